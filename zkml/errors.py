@@ -1,0 +1,19 @@
+"""User-facing errors: one sentence saying what is wrong, where, and what to do.
+
+The CLI prints ``str(err)`` and exits non-zero without a traceback; anything that is not a
+``ZkmlError`` is a bug in zkml and keeps its traceback.
+"""
+
+
+class ZkmlError(Exception):
+    """A mistake in the user's input (file, option, witness): reported in one line."""
+
+    exit_code = 1
+
+
+class FormatError(ZkmlError):
+    """A file is truncated, malformed, or for another curve/circuit (names the file and field)."""
+
+
+class UnsatisfiedWitness(ZkmlError):
+    """The witness does not satisfy the R1CS (names the first failing constraint)."""
