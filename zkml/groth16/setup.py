@@ -1,0 +1,166 @@
+"""Groth16 setup: circuit keys from phase-1 powers of tau (a snarkjs ``.ptau`` or a development
+tau made here) and an R1CS, following snarkjs's ``zkey new`` so the keys interoperate.
+
+The QAP uses the Lagrange basis on the domain of size n = 2^ceil(log2(constraints + public + 1));
+every public signal i (and the constant one) gets an extra A-row ``A[n_cons + i][i] = 1`` so
+its polynomial is independent. With tau known (development tau) every key point is a scalar
+times a generator; from a ``.ptau`` they are sums of its Lagrange points. In both cases gamma
+starts at 1 and delta is set by the first contribution (``contribute.py``), as in snarkjs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from zkml.crypto.bn254 import (
+    G1_GENERATOR,
+    G2_GENERATOR,
+    R,
+    g1_to_array,
+    g2_to_array,
+    ints_to_limbs,
+    root_of_unity,
+)
+from zkml.engines.cpu import batch
+from zkml.errors import ZkmlError
+from zkml.groth16.data_structures import ProvingKey
+from zkml.r1cs import R1CS
+
+DEV_TAU_WARNING = (
+    "WARNING: development powers of tau generated on this machine; anyone who saw its memory "
+    "can forge proofs. Not for production: use a ceremony .ptau (--ptau)."
+)
+
+
+@dataclass
+class DevTau:
+    """The secrets of a development phase 1; never written anywhere."""
+
+    tau: int
+    alpha: int
+    beta: int
+
+    @classmethod
+    def random(cls) -> "DevTau":
+        return cls(*(1 + secrets.randbelow(R - 1) for _ in range(3)))
+
+
+def domain_size(r1cs: R1CS) -> int:
+    need = r1cs.n_constraints + r1cs.n_public + 1
+    return 1 << max(0, (need - 1).bit_length())
+
+
+def qap_coefficients(r1cs: R1CS):
+    """A (with the public-input rows), B and C as (rows, cols, values) with values as ints.
+
+    The order matches snarkjs's zkey section 4: A then B terms constraint by constraint, then
+    the public rows.
+    """
+    n_pub = r1cs.n_public
+    a_rows = np.concatenate([r1cs.a.rows, r1cs.n_constraints + np.arange(n_pub + 1, dtype=np.uint32)])
+    a_cols = np.concatenate([r1cs.a.cols, np.arange(n_pub + 1, dtype=np.uint32)])
+    a_vals = r1cs.a.value_ints() + [1] * (n_pub + 1)
+    return (
+        (a_rows, a_cols, a_vals),
+        (r1cs.b.rows, r1cs.b.cols, r1cs.b.value_ints()),
+        (r1cs.c.rows, r1cs.c.cols, r1cs.c.value_ints()),
+    )
+
+
+def _batch_inverse(values: list[int]) -> list[int]:
+    prefix = [1] * len(values)
+    acc = 1
+    for i, v in enumerate(values):
+        prefix[i] = acc
+        acc = acc * v % R
+    inv = pow(acc, -1, R)
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = inv * prefix[i] % R
+        inv = inv * values[i] % R
+    return out
+
+
+def lagrange_at(tau: int, n: int) -> list[int]:
+    """L_i(tau) for the Lagrange basis on the n-th roots of unity: w^i (tau^n - 1) / (n (tau - w^i))."""
+    w = root_of_unity(n)
+    roots = [1] * n
+    for i in range(1, n):
+        roots[i] = roots[i - 1] * w % R
+    z = (pow(tau, n, R) - 1) * pow(n, -1, R) % R
+    inv = _batch_inverse([(tau - x) % R for x in roots])
+    return [x * z % R * d % R for x, d in zip(roots, inv)]
+
+
+def _accumulate(n_out: int, rows, cols, vals, basis: list[int]) -> list[int]:
+    out = [0] * n_out
+    for row, col, v in zip(rows.tolist(), cols.tolist(), vals):
+        out[col] += v * basis[row]
+    return [x % R for x in out]
+
+
+def _g1(scalars: list[int]) -> np.ndarray:
+    return batch.fixed_base_mul("g1", g1_to_array(G1_GENERATOR), ints_to_limbs(scalars))
+
+
+def _g2(scalars: list[int]) -> np.ndarray:
+    return batch.fixed_base_mul("g2", g2_to_array(G2_GENERATOR), ints_to_limbs(scalars))
+
+
+def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int, progress=None) -> ProvingKey:
+    """Circuit keys from known phase-1 secrets (development tau) with delta already applied."""
+    n = domain_size(r1cs)
+    if n > 1 << 27:
+        raise ZkmlError(f"circuit needs a domain of 2^{n.bit_length() - 1}; the maximum is 2^27")
+    step = progress or (lambda _msg: None)
+    tau, alpha, beta = dev.tau, dev.alpha, dev.beta
+    n_vars, n_pub = r1cs.n_wires, r1cs.n_public
+
+    step("Lagrange basis")
+    lag = lagrange_at(tau, n)
+    (ar, ac, av), (br, bc, bv), (cr, cc, cv) = qap_coefficients(r1cs)
+    u = _accumulate(n_vars, ar, ac, av, lag)
+    v = _accumulate(n_vars, br, bc, bv, lag)
+    w = _accumulate(n_vars, cr, cc, cv, lag)
+    k = [(beta * ui + alpha * vi + wi) % R for ui, vi, wi in zip(u, v, w)]
+    delta_inv = pow(delta, -1, R)
+
+    # H_i = L^{2n}_{2i+1}(tau) / delta: odd points of the 2n-domain Lagrange basis (snarkjs).
+    lag2 = lagrange_at(tau, 2 * n)
+    h = [lag2[2 * i + 1] * delta_inv % R for i in range(n)]
+
+    step("G1 points")
+    a_pts = _g1(u)
+    b1_pts = _g1(v)
+    ic_c = _g1(k[: n_pub + 1] + [x * delta_inv % R for x in k[n_pub + 1:]])
+    h_pts = _g1(h)
+    step("G2 points")
+    b2_pts = _g2(v)
+    singles1 = _g1([alpha, beta, delta])
+    singles2 = _g2([beta, 1, delta])
+
+    coef_matrix = np.concatenate([np.zeros(len(ar), np.uint32), np.ones(len(br), np.uint32)])
+    return ProvingKey(
+        n_vars=n_vars,
+        n_public=n_pub,
+        domain_size=n,
+        alpha1=singles1[0],
+        beta1=singles1[1],
+        beta2=singles2[0],
+        gamma2=singles2[1],
+        delta1=singles1[2],
+        delta2=singles2[2],
+        ic=ic_c[: n_pub + 1],
+        coef_matrix=coef_matrix,
+        coef_constraint=np.concatenate([ar, br]).astype(np.uint32),
+        coef_signal=np.concatenate([ac, bc]).astype(np.uint32),
+        coef_value=ints_to_limbs(list(av) + list(bv)),
+        a=a_pts,
+        b1=b1_pts,
+        b2=b2_pts,
+        c=ic_c[n_pub + 1:],
+        h=h_pts,
+    )
