@@ -10,6 +10,7 @@ starts at 1 and delta is set by the first contribution (``contribute.py``), as i
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from zkml.crypto.bn254 import (
     G1_GENERATOR,
     G2_GENERATOR,
     R,
+    g1_from_array,
     g1_to_array,
     g2_to_array,
     ints_to_limbs,
@@ -110,8 +112,16 @@ def _g2(scalars: list[int]) -> np.ndarray:
     return batch.fixed_base_mul("g2", g2_to_array(G2_GENERATOR), ints_to_limbs(scalars))
 
 
-def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int, progress=None) -> ProvingKey:
-    """Circuit keys from known phase-1 secrets (development tau) with delta already applied."""
+def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
+                       progress=None) -> ProvingKey:
+    """Circuit keys from known phase-1 secrets (development tau), with a first contribution.
+
+    Knowing delta here, the contribution is folded into the scalars rather than applied to the
+    points afterwards, and recorded like any other contribution.
+    """
+    from zkml.groth16.contribute import record, secret_from_entropy
+
+    delta = secret_from_entropy() if delta is None else delta
     n = domain_size(r1cs)
     if n > 1 << 27:
         raise ZkmlError(f"circuit needs a domain of 2^{n.bit_length() - 1}; the maximum is 2^27")
@@ -143,7 +153,7 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int, progress=None) -> Pr
     singles2 = _g2([beta, 1, delta])
 
     coef_matrix = np.concatenate([np.zeros(len(ar), np.uint32), np.ones(len(br), np.uint32)])
-    return ProvingKey(
+    pk = ProvingKey(
         n_vars=n_vars,
         n_public=n_pub,
         domain_size=n,
@@ -163,4 +173,17 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int, progress=None) -> Pr
         b2=b2_pts,
         c=ic_c[n_pub + 1:],
         h=h_pts,
+        csh=circuit_hash(r1cs),
     )
+    pk.contributions = [record(pk, delta, g1_from_array(pk.delta1), "development setup")]
+    return pk
+
+
+def circuit_hash(r1cs: R1CS) -> bytes:
+    """blake2b-512 over the constraint matrices: names the circuit in contribution transcripts."""
+    h = hashlib.blake2b(digest_size=64)
+    for m in (r1cs.a, r1cs.b, r1cs.c):
+        for arr in (m.rows, m.cols, m.values):
+            h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(f"{r1cs.n_wires},{r1cs.n_public},{r1cs.n_constraints}".encode())
+    return h.digest()

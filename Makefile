@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`; each installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install demo test test-slow bench clean help
+
+help:
+	@echo "make install    venv with zkml[dev] + npm tools (snarkjs, circom2, solc-js, anvil) in node_modules"
+	@echo "make demo       compile a circuit, set it up, prove and verify (zkml and snarkjs)"
+	@echo "make test       the default test suite (< 15 min, no GPU)"
+	@echo "make test-slow  the long tests (large circuits, snarkjs at 2^12+)"
+	@echo "make bench      benchmarks against snarkjs, tables in bench/results/"
+
+install: $(VENV)/.stamp-install node_modules/.stamp-install
+
+$(VENV)/.stamp-install: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.stamp-install: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: install
+	$(VENV)/bin/zkml --version
+	bash scripts/demo.sh
+
+test: install
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: install
+	$(PY) -m pytest -m slow -q
+
+bench: install
+	$(PY) bench/bench_groth16.py
+
+clean:
+	rm -rf $(VENV) node_modules build demo-out
