@@ -116,19 +116,6 @@ def _instantiate(names: dict) -> str:
     return src
 
 
-@njit(**_JIT)
-def fq2_load(arr, i):
-    return ((arr[i, 0, 0], arr[i, 0, 1], arr[i, 0, 2], arr[i, 0, 3]),
-            (arr[i, 1, 0], arr[i, 1, 1], arr[i, 1, 2], arr[i, 1, 3]))
-
-
-@njit(**_JIT)
-def fq2_store(arr, i, a):
-    for j in range(2):
-        for k in range(4):
-            arr[i, j, k] = a[j][k]
-
-
 exec(compile(_instantiate(_G1) + _instantiate(_G2), __file__, "exec"))
 
 _SHAPES = {"g1": ((3, 4), (2, 4)), "g2": ((3, 2, 4), (2, 2, 4))}

@@ -46,6 +46,17 @@ def _field_source(name: str, p: int) -> str:
         f"    s1, k = sbb(t1, {P}_Q1, k)",
         f"    s2, k = sbb(t2, {P}_Q2, k)",
         f"    s3, k = sbb(t3, {P}_Q3, k)",
+        "    keep = U0 - k  # all ones when t < p: keep t (branch-free: the outcome is random)",
+        "    return ((t0 & keep) | (s0 & ~keep), (t1 & keep) | (s1 & ~keep),",
+        "            (t2 & keep) | (s2 & ~keep), (t3 & keep) | (s3 & ~keep))",
+        "",
+        "@njit(**_JIT)",
+        f"def {name}_reduce_mul(t0, t1, t2, t3):",
+        "    # after a Montgomery product t < 2p and usually t < p: a predictable branch",
+        f"    s0, k = sbb(t0, {P}_Q0, U0)",
+        f"    s1, k = sbb(t1, {P}_Q1, k)",
+        f"    s2, k = sbb(t2, {P}_Q2, k)",
+        f"    s3, k = sbb(t3, {P}_Q3, k)",
         "    if k:",
         "        return (t0, t1, t2, t3)",
         "    return (s0, s1, s2, s3)",
@@ -70,7 +81,7 @@ def _field_source(name: str, p: int) -> str:
             "    t3 = C + A",
         ]
     lines += [
-        f"    return {name}_reduce(t0, t1, t2, t3)",
+        f"    return {name}_reduce_mul(t0, t1, t2, t3)",
         "",
         "@njit(**_JIT)",
         f"def {name}_add(a, b):",
@@ -86,11 +97,11 @@ def _field_source(name: str, p: int) -> str:
         "    s1, k = sbb(a[1], b[1], k)",
         "    s2, k = sbb(a[2], b[2], k)",
         "    s3, k = sbb(a[3], b[3], k)",
-        "    if k:",
-        f"        s0, c = adc(s0, {P}_Q0, U0)",
-        f"        s1, c = adc(s1, {P}_Q1, c)",
-        f"        s2, c = adc(s2, {P}_Q2, c)",
-        f"        s3, c = adc(s3, {P}_Q3, c)",
+        "    mask = U0 - k  # add p back only on borrow, without a branch",
+        f"    s0, c = adc(s0, {P}_Q0 & mask, U0)",
+        f"    s1, c = adc(s1, {P}_Q1 & mask, c)",
+        f"    s2, c = adc(s2, {P}_Q2 & mask, c)",
+        f"    s3, c = adc(s3, {P}_Q3 & mask, c)",
         "    return (s0, s1, s2, s3)",
         "",
         "@njit(**_JIT)",
@@ -218,3 +229,16 @@ def fq2_inv(a):
 
 FQ2_ZERO = (FQ_ZERO, FQ_ZERO)  # noqa: F821
 FQ2_ONE = (FQ_ONE, FQ_ZERO)  # noqa: F821
+
+
+@njit(**_JIT)
+def fq2_load(arr, i):
+    return ((arr[i, 0, 0], arr[i, 0, 1], arr[i, 0, 2], arr[i, 0, 3]),
+            (arr[i, 1, 0], arr[i, 1, 1], arr[i, 1, 2], arr[i, 1, 3]))
+
+
+@njit(**_JIT)
+def fq2_store(arr, i, a):
+    for j in range(2):
+        for k in range(4):
+            arr[i, j, k] = a[j][k]

@@ -4,7 +4,8 @@ Scalars are cut into c-bit signed digits in [-2^(c-1), 2^(c-1)] (a negative digi
 bucket |d|), which halves the buckets. Windows are independent, so they run in parallel
 (numba ``prange``) over all cores. Zero scalars and identity bases are dropped before the
 windows are built; small scalars (0/1 and below 2^(c-1), common in ML witnesses) then touch a
-single window and cost one bucket addition each.
+single window and cost one bucket addition each. Bucket additions are affine and batched
+(see ``msm_windows``).
 """
 
 from __future__ import annotations
@@ -49,14 +50,64 @@ def signed_digits(scalars, index, c, n_windows):
 
 
 _TEMPLATE = '''
+@njit(**_JIT)
+def G_flush(bx, by, pend_k, pend_x, pend_y, prefix, count, jac):
+    """Add pend[t] into affine bucket pend_k[t] for t < count, sharing one inversion."""
+    acc = F_ONE
+    for t in range(count):
+        k = pend_k[t]
+        dx = F_sub(F_load(pend_x, t), F_load(bx, k))
+        if F_is_zero(dx):
+            dx = F_ONE  # equal x: doubling or P + (-P); done below with Jacobian formulas
+        acc = F_mul(acc, dx)
+        F_store(prefix, t, acc)
+    inv = F_inv(acc)
+    for t in range(count - 1, -1, -1):
+        k = pend_k[t]
+        x1 = F_load(bx, k)
+        y1 = F_load(by, k)
+        x2 = F_load(pend_x, t)
+        y2 = F_load(pend_y, t)
+        dx = F_sub(x2, x1)
+        if F_is_zero(dx):
+            G_store_jac(jac, k, G_add_mixed(G_load_jac(jac, k), x2, y2))
+            continue
+        if t > 0:
+            dinv = F_mul(inv, F_load(prefix, t - 1))
+        else:
+            dinv = inv
+        inv = F_mul(inv, dx)
+        lam = F_mul(F_sub(y2, y1), dinv)
+        x3 = F_sub(F_sub(F_sqr(lam), x1), x2)
+        y3 = F_sub(F_mul(lam, F_sub(x1, x3)), y1)
+        F_store(bx, k, x3)
+        F_store(by, k, y3)
+
+
 @njit(**_JITP)
 def G_msm_windows(bases, index, digits, c, out):
-    """Sum of each window's buckets, weighted by bucket number, into out[w] (Jacobian)."""
+    """Each window's bucket sum weighted by bucket number, into out[w] (Jacobian).
+
+    Buckets are affine and additions into them are batched so BATCH of them share one field
+    inversion (Montgomery's trick): about 6 multiplications per addition instead of the 11 of
+    a mixed Jacobian addition. A point whose bucket already waits in the batch goes to the
+    bucket's Jacobian overflow instead, so runs of equal digits (0/1 witnesses) stay cheap.
+    """
     n_windows = digits.shape[0]
     m = digits.shape[1]
     nb = 1 << (c - 1)
     for w in prange(n_windows):
-        buckets = np.zeros((nb,) + JAC_SHAPE, np.uint64)
+        bx = np.zeros((nb,) + FSHAPE, np.uint64)
+        by = np.zeros((nb,) + FSHAPE, np.uint64)
+        full = np.zeros(nb, np.bool_)
+        stamp = np.full(nb, -1, np.int64)
+        jac = np.zeros((nb,) + JAC_SHAPE, np.uint64)
+        pend_k = np.empty(BATCH, np.int64)
+        pend_x = np.empty((BATCH,) + FSHAPE, np.uint64)
+        pend_y = np.empty((BATCH,) + FSHAPE, np.uint64)
+        prefix = np.empty((BATCH,) + FSHAPE, np.uint64)
+        count = 0
+        batch_id = 0
         for j in range(m):
             d = digits[w, j]
             if d == 0:
@@ -67,11 +118,30 @@ def G_msm_windows(bases, index, digits, c, out):
                 k = -d - 1
             else:
                 k = d - 1
-            G_store_jac(buckets, k, G_add_mixed(G_load_jac(buckets, k), x, y))
+            if not full[k]:
+                F_store(bx, k, x)
+                F_store(by, k, y)
+                full[k] = True
+            elif stamp[k] == batch_id:
+                G_store_jac(jac, k, G_add_mixed(G_load_jac(jac, k), x, y))
+            else:
+                stamp[k] = batch_id
+                pend_k[count] = k
+                F_store(pend_x, count, x)
+                F_store(pend_y, count, y)
+                count += 1
+                if count == BATCH:
+                    G_flush(bx, by, pend_k, pend_x, pend_y, prefix, count, jac)
+                    count = 0
+                    batch_id += 1
+        if count:
+            G_flush(bx, by, pend_k, pend_x, pend_y, prefix, count, jac)
         running = G_INF
         total = G_INF
         for k in range(nb - 1, -1, -1):
-            running = G_add(running, G_load_jac(buckets, k))
+            if full[k]:
+                running = G_add_mixed(running, F_load(bx, k), F_load(by, k))
+            running = G_add(running, G_load_jac(jac, k))
             total = G_add(total, running)
         G_store_jac(out, w, total)
 
@@ -86,12 +156,19 @@ def G_combine_windows(out, c):
     return G_to_affine(acc)
 '''
 
+_BATCH = 512
+
+
+def _instantiate(group: str, field: str, jac_shape: str, fshape: str) -> str:
+    src = _TEMPLATE.replace("G_INF", f"{group.upper()}_INF").replace("F_ONE", f"{field.upper()}_ONE")
+    src = src.replace("G_", f"{group}_").replace("F_", f"{field}_")
+    return (src.replace("JAC_SHAPE", jac_shape).replace("FSHAPE", fshape)
+            .replace("BATCH", str(_BATCH)))
+
+
 exec(
     compile(
-        _TEMPLATE.replace("G_INF", "G1_INF").replace("G_", "g1_").replace("F_", "fq_")
-        .replace("JAC_SHAPE", "(3, 4)")
-        + _TEMPLATE.replace("G_INF", "G2_INF").replace("G_", "g2_").replace("F_", "fq2_")
-        .replace("JAC_SHAPE", "(3, 2, 4)"),
+        _instantiate("g1", "fq", "(3, 4)", "(4,)") + _instantiate("g2", "fq2", "(3, 2, 4)", "(2, 4)"),
         __file__,
         "exec",
     )
