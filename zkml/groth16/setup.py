@@ -187,3 +187,62 @@ def circuit_hash(r1cs: R1CS) -> bytes:
             h.update(np.ascontiguousarray(arr).tobytes())
     h.update(f"{r1cs.n_wires},{r1cs.n_public},{r1cs.n_constraints}".encode())
     return h.digest()
+
+
+def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau") -> ProvingKey:
+    """Circuit keys from a prepared ``.ptau`` (Lagrange sections 12-15), as ``snarkjs zkey new``.
+
+    Gamma and delta are 1 (the generators): the key is not usable until a contribution is
+    applied (``contribute``), exactly as with snarkjs.
+    """
+    n = domain_size(r1cs)
+    log_n = n.bit_length() - 1
+    if log_n + 1 > ptau.power:
+        raise ZkmlError(
+            f"{source}: circuit needs powers of tau of 2^{log_n + 1} (domain 2^{log_n}, doubled "
+            f"for H), the file has 2^{ptau.power}; use a larger .ptau"
+        )
+    n_vars, n_pub = r1cs.n_wires, r1cs.n_public
+    (ar, ac, av), (br, bc, bv), (cr, cc, cv) = qap_coefficients(r1cs)
+    a_vals, b_vals, c_vals = (ints_to_limbs(v) for v in (av, bv, cv))
+    lag_g1 = ptau.lagrange_g1(n)
+
+    a_pts = batch.sparse_combine("g1", lag_g1, ar, ac, a_vals, n_vars)
+    b1_pts = batch.sparse_combine("g1", lag_g1, br, bc, b_vals, n_vars)
+    b2_pts = batch.sparse_combine("g2", ptau.lagrange_g2(n), br, bc, b_vals, n_vars)
+    # beta*u_i + alpha*v_i + w_i, from beta*tau, alpha*tau and tau Lagrange points side by side.
+    k_points = np.concatenate([ptau.lagrange_beta_g1(n), ptau.lagrange_alpha_g1(n), lag_g1])
+    k_pts = batch.sparse_combine(
+        "g1",
+        k_points,
+        np.concatenate([ar, br.astype(np.int64) + n, cr.astype(np.int64) + 2 * n]),
+        np.concatenate([ac, bc, cc]),
+        np.concatenate([a_vals, b_vals, c_vals]),
+        n_vars,
+    )
+    h_pts = np.ascontiguousarray(ptau.lagrange_g1(2 * n)[1::2])
+
+    g1 = g1_to_array(G1_GENERATOR)
+    g2 = g2_to_array(G2_GENERATOR)
+    return ProvingKey(
+        n_vars=n_vars,
+        n_public=n_pub,
+        domain_size=n,
+        alpha1=ptau.alpha_tau_g1(1)[0],
+        beta1=ptau.beta_tau_g1(1)[0],
+        beta2=ptau.beta_g2(),
+        gamma2=g2,
+        delta1=g1,
+        delta2=g2,
+        ic=k_pts[: n_pub + 1],
+        coef_matrix=np.concatenate([np.zeros(len(ar), np.uint32), np.ones(len(br), np.uint32)]),
+        coef_constraint=np.concatenate([ar, br]).astype(np.uint32),
+        coef_signal=np.concatenate([ac, bc]).astype(np.uint32),
+        coef_value=np.concatenate([a_vals, b_vals]),
+        a=a_pts,
+        b1=b1_pts,
+        b2=b2_pts,
+        c=k_pts[n_pub + 1:],
+        h=h_pts,
+        csh=circuit_hash(r1cs),
+    )

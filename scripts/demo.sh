@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job, end to end on a small circom circuit: compile with circom2, make the witness,
+# set up keys with zkml, prove with zkml, verify with zkml and with snarkjs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"
+out=demo-out
+rm -rf "$out" && mkdir -p "$out"
+
+echo "== circom2: compile examples/circom/multiplier.circom"
+circom2 examples/circom/multiplier.circom --r1cs --wasm -o "$out" > /dev/null
+echo "== snarkjs: witness for a=3, b=11"
+snarkjs wtns calculate "$out/multiplier_js/multiplier.wasm" examples/circom/multiplier.input.json "$out/witness.wtns"
+
+echo "== zkml groth16 setup (development tau)"
+zkml groth16 setup "$out/multiplier.r1cs" "$out/multiplier.zkey" --dev
+echo "== zkml groth16 contribute"
+zkml groth16 contribute "$out/multiplier.zkey" "$out/multiplier_final.zkey" --name demo
+zkml groth16 export-vk "$out/multiplier_final.zkey" "$out/verification_key.json"
+echo "== zkml groth16 prove"
+zkml groth16 prove "$out/multiplier_final.zkey" "$out/witness.wtns" "$out/proof.json" "$out/public.json" --r1cs "$out/multiplier.r1cs"
+echo "public signals: $(cat "$out/public.json" | tr -d ' \n')"
+echo "== zkml groth16 verify"
+zkml groth16 verify "$out/verification_key.json" "$out/public.json" "$out/proof.json"
+echo "== snarkjs groth16 verify (independent implementation)"
+snarkjs groth16 verify "$out/verification_key.json" "$out/public.json" "$out/proof.json"
+echo "== snarkjs groth16 prove from zkml's zkey, verified by zkml"
+snarkjs groth16 prove "$out/multiplier_final.zkey" "$out/witness.wtns" "$out/proof_snarkjs.json" "$out/public_snarkjs.json"
+zkml groth16 verify "$out/verification_key.json" "$out/public_snarkjs.json" "$out/proof_snarkjs.json"
+echo "== a wrong public signal must fail"
+echo '["34"]' > "$out/public_wrong.json"
+if zkml groth16 verify "$out/verification_key.json" "$out/public_wrong.json" "$out/proof.json"; then
+  echo "BUG: a wrong public signal verified"; exit 1
+fi
+echo "demo finished: files in $out/"
