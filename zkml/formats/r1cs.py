@@ -1,0 +1,110 @@
+"""circom's ``.r1cs`` (version 1): header, constraints, wire-to-label map.
+
+Section 1 header: u32 n8, prime, u32 nWires, nPubOut, nPubIn, nPrvIn, u64 nLabels,
+u32 mConstraints. Section 2: per constraint, for A, B and C: u32 nTerms then (u32 wire,
+n8-byte coefficient, standard form) per term. Section 3: u64 label per wire.
+"""
+
+from __future__ import annotations
+
+import struct
+from enum import IntEnum
+
+import numpy as np
+
+from zkml.crypto.bn254 import R
+from zkml.errors import FormatError
+from zkml.formats.binfile import Reader, check_prime, le, read_binfile, write_binfile
+from zkml.r1cs import R1CS, SparseMatrix
+
+_TERM = np.dtype([("wire", "<u4"), ("coef", "<u8", (4,))])  # 36 bytes, packed
+
+
+class R1csSection(IntEnum):
+    HEADER = 1
+    CONSTRAINTS = 2
+    WIRE_TO_LABEL = 3
+
+
+def read_r1cs(path) -> R1CS:
+    f = read_binfile(path, b"r1cs", (1,))
+    p = f.path
+    h = Reader(f.section(R1csSection.HEADER, "header"), p, "header")
+    n8 = h.u32()
+    if n8 != 32:
+        raise FormatError(f"{p}: field elements of {n8} bytes; BN254 needs 32")
+    check_prime(p, "the field prime", h.bigint(n8), R)
+    n_wires, n_pub_out, n_pub_in, n_prv_in = h.u32(), h.u32(), h.u32(), h.u32()
+    n_labels, n_constraints = h.u64(), h.u32()
+    if 1 + n_pub_out + n_pub_in + n_prv_in > n_wires:
+        raise FormatError(f"{p}: header counts more inputs and outputs than the {n_wires} wires")
+
+    buf = f.section(R1csSection.CONSTRAINTS, "constraints")
+    raw = bytes(buf)
+    rows: list[list[np.ndarray]] = [[], [], []]
+    terms: list[list[np.ndarray]] = [[], [], []]
+    pos = 0
+    try:
+        for c in range(n_constraints):
+            for m in range(3):
+                (k,) = struct.unpack_from("<I", raw, pos)
+                pos += 4
+                if k:
+                    block = np.frombuffer(raw, dtype=_TERM, count=k, offset=pos)
+                    pos += 36 * k
+                    terms[m].append(block)
+                    rows[m].append(np.full(k, c, np.uint32))
+    except (struct.error, ValueError):
+        raise FormatError(f"{p}: constraints section is truncated (in constraint {c})") from None
+    if pos != len(raw):
+        raise FormatError(f"{p}: constraints section has {len(raw) - pos} bytes left over")
+
+    mats = []
+    for m, name in enumerate("ABC"):
+        if terms[m]:
+            t = np.concatenate(terms[m])
+            mat = SparseMatrix(np.concatenate(rows[m]), t["wire"].astype(np.uint32),
+                               np.ascontiguousarray(t["coef"], dtype=np.uint64))
+        else:
+            mat = SparseMatrix.empty()
+        if mat.nnz and int(mat.cols.max()) >= n_wires:
+            raise FormatError(f"{p}: matrix {name} names wire {int(mat.cols.max())} of {n_wires}")
+        mats.append(mat)
+
+    labels = None
+    if f.has(R1csSection.WIRE_TO_LABEL):
+        lab = f.section(R1csSection.WIRE_TO_LABEL, "wire to label")
+        if len(lab) != 8 * n_wires:
+            raise FormatError(f"{p}: wire-to-label section has {len(lab)} bytes, expected {8 * n_wires}")
+        labels = np.frombuffer(lab, dtype="<u8").astype(np.uint64)
+    return R1CS(n_wires=n_wires, n_pub_out=n_pub_out, n_pub_in=n_pub_in, n_prv_in=n_prv_in,
+                n_constraints=n_constraints, a=mats[0], b=mats[1], c=mats[2],
+                n_labels=n_labels, wire_to_label=labels)
+
+
+def write_r1cs(path, r1cs: R1CS) -> None:
+    header = struct.pack("<I", 32) + le(R) + struct.pack(
+        "<IIIIQI", r1cs.n_wires, r1cs.n_pub_out, r1cs.n_pub_in, r1cs.n_prv_in,
+        r1cs.n_labels or r1cs.n_wires, r1cs.n_constraints)
+    per = []
+    for m in (r1cs.a, r1cs.b, r1cs.c):
+        order = np.argsort(m.rows, kind="stable")
+        t = np.empty(m.nnz, dtype=_TERM)
+        t["wire"] = m.cols[order]
+        t["coef"] = m.values[order]
+        counts = np.bincount(m.rows, minlength=r1cs.n_constraints)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        per.append((t, counts, starts))
+    out = bytearray()
+    for c in range(r1cs.n_constraints):
+        for t, counts, starts in per:
+            out += struct.pack("<I", int(counts[c]))
+            out += t[starts[c] : starts[c + 1]].tobytes()
+    labels = r1cs.wire_to_label
+    if labels is None:
+        labels = np.arange(r1cs.n_wires, dtype=np.uint64)
+    write_binfile(path, b"r1cs", 1, [
+        (R1csSection.HEADER, header),
+        (R1csSection.CONSTRAINTS, bytes(out)),
+        (R1csSection.WIRE_TO_LABEL, np.asarray(labels, "<u8").tobytes()),
+    ])

@@ -1,0 +1,53 @@
+"""circom's ``.wtns`` (version 2): section 1 (u32 n8, prime, u32 count), section 2 the values,
+little-endian, standard form, signal 0 = the constant 1."""
+
+from __future__ import annotations
+
+import struct
+from enum import IntEnum
+
+import numpy as np
+
+from zkml.crypto.bn254 import R
+from zkml.errors import FormatError
+from zkml.formats.binfile import Reader, check_prime, le, read_binfile, write_binfile
+
+
+class WtnsSection(IntEnum):
+    HEADER = 1
+    VALUES = 2
+
+
+def read_wtns(path) -> np.ndarray:
+    """The witness as an (n, 4) uint64 array of standard-form values < r."""
+    f = read_binfile(path, b"wtns", (2,))
+    h = Reader(f.section(WtnsSection.HEADER, "header"), f.path, "header")
+    n8 = h.u32()
+    if n8 != 32:
+        raise FormatError(f"{f.path}: field elements of {n8} bytes; BN254 needs 32")
+    check_prime(f.path, "the field prime", h.bigint(n8), R)
+    n = h.u32()
+    values = f.section(WtnsSection.VALUES, "values")
+    if len(values) != 32 * n:
+        raise FormatError(f"{f.path}: header says {n} values, the values section holds {len(values) / 32:g}")
+    arr = np.frombuffer(values, dtype="<u8").reshape(n, 4).astype(np.uint64)
+    if n and not _all_below_r(arr):
+        raise FormatError(f"{f.path}: a witness value is not reduced below the field prime")
+    return arr
+
+
+def _all_below_r(arr: np.ndarray) -> bool:
+    r = np.frombuffer(le(R), dtype="<u8")
+    # lexicographic compare from the top limb down
+    less = np.zeros(len(arr), bool)
+    equal = np.ones(len(arr), bool)
+    for k in (3, 2, 1, 0):
+        less |= equal & (arr[:, k] < r[k])
+        equal &= arr[:, k] == r[k]
+    return bool(less.all())
+
+
+def write_wtns(path, witness: np.ndarray) -> None:
+    witness = np.ascontiguousarray(witness, dtype="<u8").reshape(-1, 4)
+    header = struct.pack("<I", 32) + le(R) + struct.pack("<I", len(witness))
+    write_binfile(path, b"wtns", 2, [(WtnsSection.HEADER, header), (WtnsSection.VALUES, witness.tobytes())])
