@@ -65,11 +65,27 @@ def main() -> None:
 
 @main.group(cls=_Group)
 def groth16() -> None:
-    """Groth16 on circom/snarkjs files: setup, contribute, prove, verify, export-vk."""
+    """Groth16 on circom/snarkjs files: ptau-new, setup, contribute, prove, verify, export-vk."""
 
 
 _existing = click.Path(exists=True, dir_okay=False, path_type=Path)
 _output = click.Path(dir_okay=False, path_type=Path)
+
+
+@groth16.command("ptau-new")
+@click.argument("power", type=click.IntRange(1, 24))
+@click.argument("ptau_file", type=_output, default="dev.ptau")
+def ptau_new_cmd(power: int, ptau_file: Path) -> None:
+    """A prepared development .ptau of 2^POWER (insecure: for tests and benchmarks only)."""
+    from zkml.formats.ptau import write_dev_ptau
+    from zkml.groth16.setup import DEV_TAU_WARNING, DevTau
+
+    err.print(f"[yellow]{DEV_TAU_WARNING}[/yellow]")
+    t0 = time.perf_counter()
+    dev = DevTau.random()
+    with step(f"Computing powers of tau up to 2^{power}"):
+        write_dev_ptau(ptau_file, power, dev.tau, dev.alpha, dev.beta)
+    _summary(t0, [ptau_file])
 
 
 @groth16.command("setup")

@@ -1,8 +1,9 @@
 """snarkjs's JSON files: ``verification_key.json``, ``proof.json``, ``public.json``.
 
-Numbers are decimal strings; points are projective with z = "1" (G2: ["1", "0"]). The
-verification key also carries ``vk_alphabeta_12`` = e(alpha, beta) in snarkjs's tower
-Fq12 = Fq6[w]/(w^2 - v), Fq6 = Fq2[v]/(v^3 - (9 + u)), as [w-power][v-power][Fq2 component].
+Numbers are decimal strings; points are projective with z = "1" (G2: ["1", "0"]). We do not
+write snarkjs's optional ``vk_alphabeta_12``: its value depends on the pairing library's Miller
+loop normalisation (py_ecc's differs from ffjavascript's by a fixed power) and no verifier,
+snarkjs's included, reads it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from py_ecc import optimized_bn128 as bn
-
-from zkml.crypto.bn254 import Q, R, g1_to_pyecc, g2_to_pyecc
+from zkml.crypto.bn254 import R
 from zkml.errors import FormatError
 from zkml.formats.binfile import write_atomic_text
 from zkml.groth16.data_structures import Proof, VerifyingKey
@@ -30,23 +29,6 @@ def _g2_json(p) -> list[list[str]]:
     return [[str(p[0][0]), str(p[0][1])], [str(p[1][0]), str(p[1][1])], ["1", "0"]]
 
 
-def _fq12_tower(f) -> list:
-    """py_ecc's FQ12 (coefficients of w^0..w^11, w^6 = 9 + u) in snarkjs's tower layout."""
-    c = [int(x) for x in f.coeffs]
-    out = []
-    for a in range(2):  # power of w
-        row = []
-        for b in range(3):  # power of v = w^2
-            lo, hi = c[2 * b + a], c[2 * b + a + 6]
-            row.append([str((lo - 9 * hi) % Q), str(hi % Q)])
-        out.append(row)
-    return out
-
-
-def alphabeta(vk: VerifyingKey):
-    return bn.pairing(g2_to_pyecc(vk.beta2), g1_to_pyecc(vk.alpha1))
-
-
 def vk_to_json(vk: VerifyingKey) -> dict:
     return {
         "protocol": "groth16",
@@ -56,7 +38,6 @@ def vk_to_json(vk: VerifyingKey) -> dict:
         "vk_beta_2": _g2_json(vk.beta2),
         "vk_gamma_2": _g2_json(vk.gamma2),
         "vk_delta_2": _g2_json(vk.delta2),
-        "vk_alphabeta_12": _fq12_tower(alphabeta(vk)),
         "IC": [_g1_json(p) for p in vk.ic],
     }
 
