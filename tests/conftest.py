@@ -1,0 +1,127 @@
+"""Shared helpers: small R1CS builders, random points, and ``check_circuit``, which runs setup,
+prove and verify for valid witnesses and expects every invalid one to be caught."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from py_ecc import optimized_bn128 as bn
+
+from zkml.crypto import bn254 as B
+from zkml.crypto.bn254 import R
+from zkml.r1cs import R1CS, SparseMatrix
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_BIN = ROOT / "node_modules" / ".bin"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def sparse(terms: list[tuple[int, int, int]]) -> SparseMatrix:
+    if not terms:
+        return SparseMatrix.empty()
+    rows, cols, vals = zip(*terms)
+    return SparseMatrix(np.array(rows, np.uint32), np.array(cols, np.uint32),
+                        B.ints_to_limbs([v % R for v in vals]))
+
+
+def chain_circuit(n: int, x0: int = 3, n_extra_public: int = 0):
+    """y = f^n(x0) with f(t) = t^2 + i at step i; wires: 1, y, x0, extras, t_1..t_(n-1).
+
+    ``n_extra_public`` adds public inputs e_j constrained by e_j * 1 = e_j (so they are bound).
+    Returns (r1cs, witness ints).
+    """
+    n_pub_in = 1 + n_extra_public
+    first_private = 2 + n_pub_in
+    a, b, c = [], [], []
+    w = [1, 0, x0] + [7 + j for j in range(n_extra_public)]
+    prev, val = 2, x0
+    for i in range(n):
+        last = i == n - 1
+        out = 1 if last else first_private + i
+        a.append((i, prev, 1)), b.append((i, prev, 1))
+        c.append((i, out, 1)), c.append((i, 0, -i))
+        val = (val * val + i) % R
+        if last:
+            w[1] = val
+        else:
+            w.append(val)
+        prev = out
+    row = n
+    for j in range(n_extra_public):
+        a.append((row, 3 + j, 1)), b.append((row, 0, 1)), c.append((row, 3 + j, 1))
+        row += 1
+    r1cs = R1CS(n_wires=len(w), n_pub_out=1, n_pub_in=n_pub_in, n_prv_in=0, n_constraints=row,
+                a=sparse(a), b=sparse(b), c=sparse(c))
+    return r1cs, w
+
+
+def private_only_circuit():
+    """x * y = z with no public signal at all (n_public = 0)."""
+    r1cs = R1CS(n_wires=4, n_pub_out=0, n_pub_in=0, n_prv_in=2, n_constraints=1,
+                a=sparse([(0, 1, 1)]), b=sparse([(0, 2, 1)]), c=sparse([(0, 3, 1)]))
+    return r1cs, [1, 6, 7, 42]
+
+
+def random_g1_points(n: int, rng: random.Random) -> list:
+    return [B.g1_from_pyecc(bn.multiply(bn.G1, rng.randrange(1, R))) for _ in range(n)]
+
+
+def random_g2_points(n: int, rng: random.Random) -> list:
+    return [B.g2_from_pyecc(bn.multiply(bn.G2, rng.randrange(1, R))) for _ in range(n)]
+
+
+def check_circuit(r1cs: R1CS, valid: list[list[int]], invalid: list[list[int]] = ()):
+    """Setup, then every valid witness proves and verifies, every invalid one is caught."""
+    from zkml.engines.cpu.prover import prove
+    from zkml.errors import UnsatisfiedWitness
+    from zkml.groth16.setup import DevTau, setup_from_secrets
+    from zkml.groth16.verifier import verify
+
+    pk = setup_from_secrets(r1cs, DevTau.random())
+    vk = pk.verifying_key()
+    for w in valid:
+        r1cs.check_witness(w)
+        proof = prove(pk, B.ints_to_limbs(w))
+        assert verify(vk, w[1 : r1cs.n_public + 1], proof)
+    for w in invalid:
+        with pytest.raises(UnsatisfiedWitness):
+            r1cs.check_witness(w)
+        proof = prove(pk, B.ints_to_limbs(w))
+        assert not verify(vk, w[1 : r1cs.n_public + 1], proof)
+    return pk
+
+
+def node_tool(name: str) -> Path:
+    path = NODE_BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed: run `make install`")
+    return path
+
+
+def run_tool(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(20261124)
+
+
+@pytest.fixture(scope="session")
+def circom_multiplier(tmp_path_factory):
+    """multiplier.circom compiled by circom2 with its witness for a=3, b=11 (by snarkjs)."""
+    circom, snarkjs = node_tool("circom2"), node_tool("snarkjs")
+    d = tmp_path_factory.mktemp("circom")
+    src = ROOT / "examples" / "circom" / "multiplier.circom"
+    res = run_tool(circom, src, "--r1cs", "--wasm", "-o", d)
+    assert res.returncode == 0, res.stderr
+    inp = ROOT / "examples" / "circom" / "multiplier.input.json"
+    res = run_tool(snarkjs, "wtns", "calculate", d / "multiplier_js" / "multiplier.wasm", inp, d / "witness.wtns")
+    assert res.returncode == 0, res.stderr
+    return d
+
+

@@ -1,0 +1,149 @@
+"""G1/G2 formulas, MSM and batch point operations of the CPU engine against py_ecc."""
+
+import random
+
+import numpy as np
+import pytest
+from py_ecc import optimized_bn128 as bn
+
+from conftest import random_g1_points, random_g2_points
+from zkml.crypto import bn254 as B
+from zkml.crypto.bn254 import R
+from zkml.engines.cpu import batch, curve as C
+from zkml.engines.cpu.field import FQ2_ONE, FQ_ONE
+from zkml.engines.cpu.msm import msm_g1, msm_g2
+
+GROUPS = {
+    "g1": dict(to_arr=B.g1_to_array, from_arr=B.g1_from_array, to_py=B.g1_to_pyecc,
+               from_py=B.g1_from_pyecc, gen=bn.G1, zero=bn.Z1, rand=random_g1_points,
+               msm=msm_g1, one=FQ_ONE),
+    "g2": dict(to_arr=B.g2_to_array, from_arr=B.g2_from_array, to_py=B.g2_to_pyecc,
+               from_py=B.g2_from_pyecc, gen=bn.G2, zero=bn.Z2, rand=random_g2_points,
+               msm=msm_g2, one=FQ2_ONE),
+}
+
+
+def naive(g, points, scalars):
+    acc = g["zero"]
+    for p, k in zip(points, scalars):
+        acc = bn.add(acc, bn.multiply(g["to_py"](p), k % R))
+    return g["from_py"](acc)
+
+
+def u64(t):
+    """numba hands uint64 tuples back as Python ints; re-type them before passing them in."""
+    return tuple(u64(x) for x in t) if isinstance(t, tuple) else np.uint64(t)
+
+
+def jac(g, p):
+    """Engine Jacobian tuple of an affine int point (Z = 1), via the array loader."""
+    arr = g["to_arr"](p)[None]
+    loader = C.g1_load_affine if g is GROUPS["g1"] else C.g2_load_affine
+    x, y, _ = loader(arr, 0)
+    return u64((x, y, g["one"]))
+
+
+def affine(g, p):
+    x, y = (C.g1_to_affine if g is GROUPS["g1"] else C.g2_to_affine)(u64(p))
+    store = np.zeros(g["to_arr"](None).shape, np.uint64)[None]
+    (C.g1_store_affine if g is GROUPS["g1"] else C.g2_store_affine)(store, 0, u64(x), u64(y))
+    return g["from_arr"](store[0])
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_formulas_against_py_ecc(name, rng):
+    g = GROUPS[name]
+    pre = "g1" if name == "g1" else "g2"
+    fns = (getattr(C, f"{pre}_{f}") for f in ("add", "dbl", "add_mixed", "neg", "mul_scalar"))
+    add, dbl, madd, neg, mul = ((lambda *a, f=f: f(*u64(a))) for f in fns)
+    p, q = g["rand"](2, rng)
+    P, Qj = jac(g, p), jac(g, q)
+    py = lambda pt: g["to_py"](pt)  # noqa: E731
+    assert affine(g, add(P, Qj)) == g["from_py"](bn.add(py(p), py(q)))
+    assert affine(g, dbl(P)) == g["from_py"](bn.double(py(p)))
+    assert affine(g, add(P, P)) == g["from_py"](bn.double(py(p)))  # P + P takes the doubling path
+    assert affine(g, madd(P, Qj[0], Qj[1])) == g["from_py"](bn.add(py(p), py(q)))
+    assert affine(g, madd(P, P[0], P[1])) == g["from_py"](bn.double(py(p)))
+    assert affine(g, add(P, neg(P))) is None  # P + (-P) = identity
+    assert affine(g, madd(neg(P), P[0], P[1])) is None
+    inf = (P[0], P[1], tuple(np.uint64(0) for _ in range(4))) if name == "g1" else (P[0], P[1], ((np.uint64(0),) * 4,) * 2)
+    assert affine(g, add(inf, P)) == p and affine(g, add(P, inf)) == p
+    assert affine(g, dbl(inf)) is None
+    for k in (0, 1, 2, R - 1, R, 12345678901234567890):
+        limbs = tuple(np.uint64(v) for v in B.int_to_limbs(k % 2**256))
+        assert affine(g, mul(P, limbs)) == g["from_py"](bn.multiply(py(p), k % R))
+
+
+@pytest.mark.parametrize("name", GROUPS)
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 100])
+def test_msm_random(name, n, rng):
+    g = GROUPS[name]
+    if name == "g2" and n > 17:
+        n = 40
+    pts = g["rand"](n, rng)
+    ks = [rng.randrange(R) for _ in range(n)]
+    got = g["msm"](np.stack([g["to_arr"](p) for p in pts]), B.ints_to_limbs(ks))
+    assert g["from_arr"](got) == naive(g, pts, ks)
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_msm_edge_cases(name, rng):
+    g = GROUPS[name]
+    pts = g["rand"](6, rng)
+    arr = np.stack([g["to_arr"](p) for p in pts])
+    cases = {
+        "all zero": [0] * 6,
+        "zero/one/small": [0, 1, 2, 1, 0, 3],
+        "near r": [R - 1, R - 2, 1, R - 1, 2, R - 3],
+        "one": [1] * 6,
+    }
+    for label, ks in cases.items():
+        got = g["from_arr"](g["msm"](arr, B.ints_to_limbs(ks)))
+        assert got == naive(g, pts, ks), label
+    # repeated identical points: many land in one bucket and in the same addition batch
+    same = np.stack([g["to_arr"](pts[0])] * 700)
+    ks = [rng.choice([1, 2, 3, R - 1]) for _ in range(700)]
+    expected = g["from_py"](bn.multiply(g["to_py"](pts[0]), sum(ks) % R))
+    assert g["from_arr"](g["msm"](same, B.ints_to_limbs(ks))) == expected
+    # identity bases are skipped, including with a non-zero scalar
+    with_inf = arr.copy()
+    with_inf[2] = 0
+    ks = [rng.randrange(R) for _ in range(6)]
+    assert g["from_arr"](g["msm"](with_inf, B.ints_to_limbs(ks))) == naive(g, pts[:2] + [None] + pts[3:], ks)
+    # a sum that is the identity: P*k + P*(r-k)
+    two = np.stack([arr[0], arr[0]])
+    assert g["from_arr"](g["msm"](two, B.ints_to_limbs([5, R - 5]))) is None
+
+
+def test_msm_many_points_exercises_full_batches(rng):
+    """More points than one addition batch, with colliding buckets, against a fixed-base sum."""
+    n = 3000
+    ks_base = [rng.randrange(1, R) for _ in range(n)]
+    pts = batch.fixed_base_mul("g1", B.g1_to_array(B.G1_GENERATOR), B.ints_to_limbs(ks_base))
+    ks = [rng.randrange(R) if i % 3 else rng.randrange(4) for i in range(n)]
+    expected = B.g1_from_pyecc(bn.multiply(bn.G1, sum(a * b for a, b in zip(ks_base, ks)) % R))
+    assert B.g1_from_array(msm_g1(pts, B.ints_to_limbs(ks))) == expected
+
+
+def test_msm_length_mismatch():
+    with pytest.raises(ValueError, match="as many scalars as bases"):
+        msm_g1(np.zeros((3, 2, 4), np.uint64), np.zeros((2, 4), np.uint64))
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_batch_operations(name, rng):
+    g = GROUPS[name]
+    gen = g["to_arr"](g["from_py"](g["gen"]))
+    ks = [0, 1, 2, R - 1, rng.randrange(R), rng.randrange(R)]
+    fixed = batch.fixed_base_mul(name, gen, B.ints_to_limbs(ks))
+    for k, p in zip(ks, fixed):
+        assert g["from_arr"](p) == g["from_py"](bn.multiply(g["gen"], k))
+    k = rng.randrange(R)
+    scaled = batch.mul_all(name, fixed, k)
+    for k0, p in zip(ks, scaled):
+        assert g["from_arr"](p) == g["from_py"](bn.multiply(g["gen"], k0 * k % R))
+    rows, cols, vals = [0, 1, 2, 3, 4, 5, 4], [0, 0, 1, 1, 2, 2, 0], [1, 5, R - 1, 1, 1, 7, 3]
+    out = batch.sparse_combine(name, fixed, rows, cols, B.ints_to_limbs(vals), 4)
+    for col in range(4):
+        s = sum(v * ks[r] for r, c, v in zip(rows, cols, vals) if c == col) % R
+        assert g["from_arr"](out[col]) == g["from_py"](bn.multiply(g["gen"], s))
