@@ -198,6 +198,8 @@ def _msm(bases, scalars, windows, combine, jac_shape, affine_shape):
     if len(bases) != len(scalars):
         raise ValueError(f"MSM needs as many scalars as bases: {len(scalars)} != {len(bases)}")
     scalars = np.ascontiguousarray(scalars, dtype=np.uint64)
+    if len(bases) == 0:
+        return np.zeros(affine_shape, np.uint64)
     index = _live_index(bases, scalars)
     if len(index) == 0:
         return np.zeros(affine_shape, np.uint64)
