@@ -77,9 +77,11 @@ def read_r1cs(path) -> R1CS:
         if len(lab) != 8 * n_wires:
             raise FormatError(f"{p}: wire-to-label section has {len(lab)} bytes, expected {8 * n_wires}")
         labels = np.frombuffer(lab, dtype="<u8").astype(np.uint64)
+    # circom2 writes the constraints before the header; keep the order so files round-trip.
+    order = [int(k) for k in f.sections]
     return R1CS(n_wires=n_wires, n_pub_out=n_pub_out, n_pub_in=n_pub_in, n_prv_in=n_prv_in,
                 n_constraints=n_constraints, a=mats[0], b=mats[1], c=mats[2],
-                n_labels=n_labels, wire_to_label=labels)
+                n_labels=n_labels, wire_to_label=labels, custom={"section_order": order})
 
 
 def write_r1cs(path, r1cs: R1CS) -> None:
@@ -103,8 +105,10 @@ def write_r1cs(path, r1cs: R1CS) -> None:
     labels = r1cs.wire_to_label
     if labels is None:
         labels = np.arange(r1cs.n_wires, dtype=np.uint64)
-    write_binfile(path, b"r1cs", 1, [
-        (R1csSection.HEADER, header),
-        (R1csSection.CONSTRAINTS, bytes(out)),
-        (R1csSection.WIRE_TO_LABEL, np.asarray(labels, "<u8").tobytes()),
-    ])
+    sections = {
+        R1csSection.HEADER: header,
+        R1csSection.CONSTRAINTS: bytes(out),
+        R1csSection.WIRE_TO_LABEL: np.asarray(labels, "<u8").tobytes(),
+    }
+    order = r1cs.custom.get("section_order", list(sections))
+    write_binfile(path, b"r1cs", 1, [(k, sections[R1csSection(k)]) for k in order if k in sections])
