@@ -37,6 +37,8 @@ test-slow: install
 	$(PY) -m pytest -m slow -q
 
 bench: install
+	$(PY) -m pytest bench/test_engine_bench.py -q --benchmark-columns=min,mean,rounds \
+		--benchmark-json=bench/results/engine-micro.json
 	$(PY) bench/bench_groth16.py
 
 clean:
