@@ -1,0 +1,181 @@
+"""``CircuitBuilder``: wires, batches of linear combinations, and R1CS constraints, built with
+their witness values in one pass.
+
+A ``Signal`` is a tensor of linear combinations of wires together with their integer values, so
+linear layers produce Signals without any constraint and the next non-linear gadget consumes
+them. Values are int64 (the compiler's bounds keep every intermediate below 2^62); they become
+field elements (mod r, negatives wrapped) only in ``finalize``, which also renumbers wires into
+circom's order: the constant 1, public outputs, public inputs, private signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zkml.crypto.bn254 import R, ints_to_limbs
+from zkml.r1cs import R1CS, SparseMatrix
+
+PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE = 0, 1, 2
+
+
+@dataclass
+class LC:
+    """k linear combinations: combination i = sum of coeffs[t] * wire[wires[t]] over rows[t] == i."""
+
+    rows: np.ndarray
+    wires: np.ndarray
+    coeffs: np.ndarray
+    k: int
+
+    @classmethod
+    def of_wires(cls, wires: np.ndarray) -> "LC":
+        wires = np.asarray(wires, np.int64).ravel()
+        return cls(np.arange(len(wires), dtype=np.int64), wires, np.ones(len(wires), np.int64), len(wires))
+
+    @classmethod
+    def constant(cls, values) -> "LC":
+        values = np.asarray(values, np.int64).ravel()
+        nz = np.flatnonzero(values)
+        return cls(nz.astype(np.int64), np.zeros(len(nz), np.int64), values[nz], len(values))
+
+    def __add__(self, other: "LC") -> "LC":
+        assert self.k == other.k, "adding LC batches of different lengths"
+        return LC(np.concatenate([self.rows, other.rows]), np.concatenate([self.wires, other.wires]),
+                  np.concatenate([self.coeffs, other.coeffs]), self.k)
+
+    def __neg__(self) -> "LC":
+        return LC(self.rows, self.wires, -self.coeffs, self.k)
+
+    def __sub__(self, other: "LC") -> "LC":
+        return self + (-other)
+
+    def scale(self, factor) -> "LC":
+        """Every combination multiplied by an integer (or one integer per combination)."""
+        f = np.asarray(factor, np.int64)
+        return LC(self.rows, self.wires, self.coeffs * (f if f.ndim == 0 else f[self.rows]), self.k)
+
+    def take(self, index: np.ndarray) -> "LC":
+        """Combinations index[0], index[1], ... as a new batch (gather; repeats allowed)."""
+        index = np.asarray(index, np.int64).ravel()
+        order = np.argsort(self.rows, kind="stable")
+        rows_sorted = self.rows[order]
+        starts = np.searchsorted(rows_sorted, index, "left")
+        ends = np.searchsorted(rows_sorted, index, "right")
+        counts = ends - starts
+        new_rows = np.repeat(np.arange(len(index), dtype=np.int64), counts)
+        pick = order[np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])] if len(index) and counts.sum() else np.zeros(0, np.int64)
+        return LC(new_rows, self.wires[pick], self.coeffs[pick], len(index))
+
+    def combine(self, matrix_rows, matrix_cols, matrix_vals, k_out: int) -> "LC":
+        """sum_j M[i, j] * self[j] for a sparse integer matrix M given as coordinates (i, j, v)."""
+        mr, mc, mv = (np.asarray(a, np.int64).ravel() for a in (matrix_rows, matrix_cols, matrix_vals))
+        inner = self.take(mc)  # combination j repeated once per use
+        return LC(mr[inner.rows], inner.wires, inner.coeffs * mv[inner.rows], k_out)
+
+
+@dataclass
+class Signal:
+    """A tensor whose element i is ``lc`` combination i, with integer value ``values[i]``."""
+
+    lc: LC
+    values: np.ndarray  # int64, shape = tensor shape
+
+    @property
+    def shape(self) -> tuple:
+        return self.values.shape
+
+    def reshape(self, shape) -> "Signal":
+        return Signal(self.lc, self.values.reshape(shape))
+
+    def gather(self, index: np.ndarray) -> "Signal":
+        """A new tensor of shape index.shape with element e = self.flat[index[e]]."""
+        index = np.asarray(index, np.int64)
+        return Signal(self.lc.take(index.ravel()), self.values.ravel()[index.ravel()].reshape(index.shape))
+
+
+class CircuitBuilder:
+    def __init__(self, emit: bool = True):
+        self.emit = emit
+        self._values: list[np.ndarray] = [np.ones(1, np.int64)]
+        self._kinds: list[np.ndarray] = [np.full(1, -1, np.int8)]
+        self.n_wires = 1
+        self._terms = {"a": [], "b": [], "c": []}
+        self.n_constraints = 0
+
+    # --- wires --------------------------------------------------------------------------------
+
+    def alloc(self, values, kind: int = PRIVATE) -> np.ndarray:
+        """New wires holding ``values`` (any shape); returns their indices in that shape."""
+        values = np.asarray(values, np.int64)
+        n = values.size
+        wires = np.arange(self.n_wires, self.n_wires + n, dtype=np.int64).reshape(values.shape)
+        self.n_wires += n
+        self._values.append(values.ravel().copy())
+        self._kinds.append(np.full(n, kind, np.int8))
+        return wires
+
+    def signal(self, values, kind: int = PRIVATE) -> Signal:
+        values = np.asarray(values, np.int64)
+        return Signal(LC.of_wires(self.alloc(values, kind)), values)
+
+    def constant(self, values) -> Signal:
+        values = np.asarray(values, np.int64)
+        return Signal(LC.constant(values), values)
+
+    # --- constraints --------------------------------------------------------------------------
+
+    def enforce(self, a: LC, b: LC, c: LC) -> None:
+        """<a_i, w> * <b_i, w> = <c_i, w> for every i of the batch."""
+        assert a.k == b.k == c.k, "constraint batches of different lengths"
+        if self.emit:
+            base = self.n_constraints
+            for name, lc in (("a", a), ("b", b), ("c", c)):
+                keep = lc.coeffs != 0
+                self._terms[name].append((lc.rows[keep] + base, lc.wires[keep], lc.coeffs[keep]))
+        self.n_constraints += a.k
+
+    def enforce_linear(self, lc: LC) -> None:
+        """<lc_i, w> = 0 for every i: one constraint each (lc * 1 = 0)."""
+        self.enforce(lc, LC.constant(np.ones(lc.k, np.int64)), LC.constant(np.zeros(lc.k, np.int64)))
+
+    # --- output -------------------------------------------------------------------------------
+
+    def witness_values(self) -> np.ndarray:
+        return np.concatenate(self._values)
+
+    def _order(self) -> tuple[np.ndarray, dict[int, int]]:
+        kinds = np.concatenate(self._kinds)
+        order = np.concatenate([[0]] + [np.flatnonzero(kinds == k) for k in (PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE)])
+        new_index = np.empty(len(order), np.int64)
+        new_index[order] = np.arange(len(order))
+        counts = {k: int((kinds == k).sum()) for k in (PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE)}
+        return new_index, counts
+
+    def witness(self) -> list[int]:
+        """The witness in circom's wire order, as field elements (ints mod r)."""
+        new_index, _ = self._order()
+        vals = self.witness_values()
+        out = [0] * len(vals)
+        for old, v in enumerate(vals.tolist()):
+            out[new_index[old]] = v % R
+        return out
+
+    def r1cs(self) -> R1CS:
+        if not self.emit:
+            raise ValueError("this builder only computed values (emit=False); build with emit=True")
+        new_index, counts = self._order()
+        mats = []
+        for name in "abc":
+            parts = self._terms[name]
+            if parts:
+                rows = np.concatenate([p[0] for p in parts])
+                wires = new_index[np.concatenate([p[1] for p in parts])]
+                coeffs = np.concatenate([p[2] for p in parts])
+                mats.append(SparseMatrix(rows.astype(np.uint32), wires.astype(np.uint32),
+                                         ints_to_limbs([int(c) % R for c in coeffs.tolist()])))
+            else:
+                mats.append(SparseMatrix.empty())
+        return R1CS(n_wires=self.n_wires, n_pub_out=counts[PUBLIC_OUTPUT], n_pub_in=counts[PUBLIC_INPUT],
+                    n_prv_in=0, n_constraints=self.n_constraints, a=mats[0], b=mats[1], c=mats[2])

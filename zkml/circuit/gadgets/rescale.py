@@ -1,0 +1,26 @@
+"""Rescale after a fixed-point product: q = rescale(x, s) (fixedpoint.py), enforced as
+x + 2^(s-1) = q * 2^s + rem with rem in [0, 2^s). q is unique in the field once rem is
+range-checked and |x| is bounded (the compiler proves the bound), so q itself needs no check.
+Cost: s + 1 constraints for the remainder bits plus the linear relation folded into them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkml.circuit import fixedpoint
+from zkml.circuit.builder import LC, CircuitBuilder, Signal
+from zkml.circuit.gadgets.range_check import range_check_unsigned
+
+
+def rescale(b: CircuitBuilder, x: Signal, s: int) -> Signal:
+    if s == 0:
+        return x
+    qv = fixedpoint.rescale(x.values, s)
+    rv = fixedpoint.remainder(x.values, s)
+    q = b.signal(qv)
+    rem = b.signal(rv)
+    range_check_unsigned(b, rem, s)
+    n = qv.size
+    # x + 2^(s-1) - q * 2^s - rem = 0
+    b.enforce_linear(x.lc + LC.constant(np.full(n, 1 << (s - 1), np.int64)) - q.lc.scale(1 << s) - rem.lc)
+    return q
