@@ -15,9 +15,7 @@ from zkml.errors import UnsatisfiedWitness
 
 def expose(b: CircuitBuilder, out: Signal) -> Signal:
     """Bind a result to public output wires so a mutation of the result is visible."""
-    pub = b.signal(out.values, PUBLIC_OUTPUT)
-    b.enforce_linear(pub.lc - out.lc)
-    return pub
+    return b.publish(out, PUBLIC_OUTPUT)
 
 
 def assert_every_mutation_fails(b: CircuitBuilder):

@@ -92,7 +92,8 @@ class Signal:
     def gather(self, index: np.ndarray) -> "Signal":
         """A new tensor of shape index.shape with element e = self.flat[index[e]]."""
         index = np.asarray(index, np.int64)
-        return Signal(self.lc.take(index.ravel()), self.values.ravel()[index.ravel()].reshape(index.shape))
+        lc = self.lc.take(index.ravel()) if self.lc is not None else None
+        return Signal(lc, self.values.ravel()[index.ravel()].reshape(index.shape))
 
 
 class CircuitBuilder:
@@ -118,16 +119,38 @@ class CircuitBuilder:
 
     def signal(self, values, kind: int = PRIVATE) -> Signal:
         values = np.asarray(values, np.int64)
-        return Signal(LC.of_wires(self.alloc(values, kind)), values)
+        wires = self.alloc(values, kind)
+        return Signal(LC.of_wires(wires) if self.emit else None, values)
 
     def constant(self, values) -> Signal:
         values = np.asarray(values, np.int64)
-        return Signal(LC.constant(values), values)
+        return Signal(LC.constant(values) if self.emit else None, values)
+
+    def publish(self, x: Signal, kind: int = PUBLIC_OUTPUT) -> Signal:
+        """New public wires equal to x (one linear constraint each)."""
+        pub = self.signal(x.values, kind)
+        if self.emit:
+            self.enforce_linear(pub.lc - x.lc)
+        else:
+            self.n_constraints += x.values.size
+        return pub
+
+    def linear(self, x: Signal, rows, cols, vals, out_values: np.ndarray, const=None) -> Signal:
+        """A Signal whose element i is sum_j M[i, j] * x[j] (+ const[i]): no constraint."""
+        if not self.emit:
+            return Signal(None, out_values)
+        lc = x.lc.combine(rows, cols, vals, out_values.size)
+        if const is not None:
+            lc = lc + LC.constant(np.asarray(const, np.int64).ravel())
+        return Signal(lc, out_values)
 
     # --- constraints --------------------------------------------------------------------------
 
     def enforce(self, a: LC, b: LC, c: LC) -> None:
         """<a_i, w> * <b_i, w> = <c_i, w> for every i of the batch."""
+        if not self.emit:
+            self.n_constraints += a.k if a is not None else 0
+            return
         assert a.k == b.k == c.k, "constraint batches of different lengths"
         if self.emit:
             base = self.n_constraints
@@ -138,6 +161,8 @@ class CircuitBuilder:
 
     def enforce_linear(self, lc: LC) -> None:
         """<lc_i, w> = 0 for every i: one constraint each (lc * 1 = 0)."""
+        if not self.emit:
+            return
         self.enforce(lc, LC.constant(np.ones(lc.k, np.int64)), LC.constant(np.zeros(lc.k, np.int64)))
 
     # --- output -------------------------------------------------------------------------------

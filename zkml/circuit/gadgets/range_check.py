@@ -18,6 +18,9 @@ def to_bits(b: CircuitBuilder, x: Signal, bits: int, offset: int = 0) -> np.ndar
         raise OverflowError(f"value {int(v[bad]) - offset} at element {bad} does not fit the {bits}-bit range check")
     bit_values = (v[:, None] >> np.arange(bits)) & 1
     wires = b.alloc(bit_values)
+    if not b.emit:
+        b.n_constraints += bit_values.size + v.size
+        return wires
     flat = LC.of_wires(wires.ravel())
     b.enforce(flat, flat, flat)  # bit * bit = bit
     n = v.size

@@ -21,6 +21,9 @@ def rescale(b: CircuitBuilder, x: Signal, s: int) -> Signal:
     rem = b.signal(rv)
     range_check_unsigned(b, rem, s)
     n = qv.size
+    if not b.emit:
+        b.n_constraints += n
+        return q
     # x + 2^(s-1) - q * 2^s - rem = 0
     b.enforce_linear(x.lc + LC.constant(np.full(n, 1 << (s - 1), np.int64)) - q.lc.scale(1 << s) - rem.lc)
     return q

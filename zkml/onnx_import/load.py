@@ -1,0 +1,100 @@
+"""Loading and normalising ONNX models for the compiler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper, shape_inference
+
+from zkml.errors import ZkmlError
+from zkml.onnx_import.graph import Graph, Node
+
+# Ops that only compute shapes or constants: folded away when their inputs are constant.
+FOLDABLE = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Constant", "Cast",
+            "Slice", "Mul", "Add", "Sub", "Div", "Identity", "ConstantOfShape", "Range",
+            "Transpose", "Flatten", "ReduceProd", "Equal", "Where", "Expand"}
+
+
+class UnsupportedModel(ZkmlError):
+    pass
+
+
+def _attrs(node: onnx.NodeProto) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def load_model(path, supported: set[str]) -> Graph:
+    """Read, check and normalise ``path``; raise one error listing every unsupported node."""
+    path = Path(path)
+    try:
+        model = onnx.load(str(path), load_external_data=True)
+    except FileNotFoundError as e:
+        raise ZkmlError(f"{path}: file not found ({e.filename})") from None
+    except Exception as e:  # onnx raises DecodeError and others for corrupt files
+        raise ZkmlError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        first = str(e).strip().splitlines()[0]
+        raise ZkmlError(f"{path}: the ONNX checker rejects the model: {first}") from None
+    _pin_batch(model)
+    try:
+        model = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as e:
+        raise ZkmlError(f"{path}: shape inference failed: {str(e).splitlines()[0]}") from None
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+    g = model.graph
+    constants = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    inputs = [i.name for i in g.input if i.name not in constants]
+    shapes: dict[str, tuple] = {}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        dims = vi.type.tensor_type.shape.dim
+        shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims)
+    nodes = [Node(n.op_type, n.name or f"{n.op_type}_{i}", list(n.input), list(n.output), _attrs(n), n.domain)
+             for i, n in enumerate(g.node)]
+    graph = Graph(nodes, constants, inputs, [o.name for o in g.output], shapes, opset, str(path))
+    _fold_constants(graph)
+    _report_unsupported(graph, supported)
+    return graph
+
+
+def _pin_batch(model: onnx.ModelProto) -> None:
+    """Symbolic dimensions of graph inputs (the batch) become 1."""
+    for vi in model.graph.input:
+        for d in vi.type.tensor_type.shape.dim:
+            if not d.HasField("dim_value"):
+                d.dim_value = 1
+
+
+def _fold_constants(graph: Graph) -> None:
+    """Evaluate nodes whose inputs are all constants with onnx's reference evaluator."""
+    from onnx.reference import ReferenceEvaluator
+
+    kept = []
+    for node in graph.nodes:
+        ins = [i for i in node.inputs if i]
+        if node.op == "Constant" or (node.op in FOLDABLE and ins and all(i in graph.constants for i in ins)):
+            proto = onnx.helper.make_node(node.op, node.inputs, node.outputs, domain=node.domain, **node.attrs)
+            feeds = [onnx.helper.make_tensor_value_info(i, onnx.helper.np_dtype_to_tensor_dtype(graph.constants[i].dtype), graph.constants[i].shape) for i in ins]
+            outs = [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.outputs]
+            m = onnx.helper.make_model(onnx.helper.make_graph([proto], "fold", feeds, outs),
+                                       opset_imports=[onnx.helper.make_opsetid("", graph.opset or 17)])
+            results = ReferenceEvaluator(m).run(None, {i: graph.constants[i] for i in ins})
+            for o, r in zip(node.outputs, results):
+                graph.constants[o] = np.asarray(r)
+                graph.shapes[o] = tuple(np.asarray(r).shape)
+        else:
+            kept.append(node)
+    graph.nodes = kept
+
+
+def _report_unsupported(graph: Graph, supported: set[str]) -> None:
+    bad = [n for n in graph.nodes if n.op not in supported or n.domain not in ("", "ai.onnx")]
+    if bad:
+        listed = "; ".join(f"{n.op} (domain '{n.domain or 'ai.onnx'}', opset {graph.opset}) at node '{n.name}'" for n in bad)
+        raise UnsupportedModel(
+            f"{graph.source}: {len(bad)} unsupported node(s): {listed}. Supported ops: {', '.join(sorted(supported))}"
+        )
