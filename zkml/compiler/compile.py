@@ -1,0 +1,127 @@
+"""Compile a model: choose the input's fixed-point range from calibration data, build the R1CS
+once, and rebuild values only (the witness program) for each input to prove."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zkml.circuit import fixedpoint
+from zkml.circuit.builder import PRIVATE, PUBLIC_INPUT, CircuitBuilder
+from zkml.circuit.gadgets.range_check import range_check_signed
+from zkml.compiler.ops import OPS, Context, _check_bounds, normalize
+from zkml.compiler.qtensor import QTensor
+from zkml.errors import ZkmlError
+from zkml.onnx_import.graph import Graph
+from zkml.onnx_import.load import load_model
+from zkml.r1cs import R1CS
+
+SUPPORTED_OPS = set(OPS)
+
+
+@dataclass
+class CompileConfig:
+    frac_bits: int = 8  # activations: value = integer / 2^frac_bits
+    weight_frac_bits: int = 10  # weights and constant multipliers
+    input_visibility: str = "public"  # "public" or "private" (committed inputs arrive with Poseidon)
+
+
+@dataclass
+class Compiled:
+    graph: Graph
+    config: CompileConfig
+    input_name: str
+    input_shape: tuple
+    input_bits: int  # signed range check on the quantized input
+    r1cs: R1CS | None = None
+    outputs: list = field(default_factory=list)  # (name, shape, frac)
+    output_transforms: dict = field(default_factory=dict)
+    stats: list = field(default_factory=list)
+
+
+def load_for_compile(path) -> Graph:
+    graph = load_model(path, SUPPORTED_OPS)
+    if len(graph.inputs) != 1:
+        raise ZkmlError(f"{path}: the model has {len(graph.inputs)} runtime inputs ({', '.join(graph.inputs)}); one is supported")
+    return graph
+
+
+def input_range_bits(calibration: np.ndarray, frac: int) -> int:
+    """Signed bits for the quantized input: the calibration range with one bit of headroom."""
+    m = float(np.max(np.abs(calibration))) if calibration.size else 1.0
+    q = int(np.ceil(max(m, 2.0 ** -frac) * (1 << frac)))
+    return fixedpoint.bits_for(-q, q) + 1
+
+
+def quantize_input(c: Compiled, x: np.ndarray, what: str = "input") -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.size != int(np.prod(c.input_shape)):
+        raise ZkmlError(f"{what}: tensor '{c.input_name}' needs shape {c.input_shape} ({int(np.prod(c.input_shape))} values), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ZkmlError(f"{what}: tensor '{c.input_name}' contains NaN or infinity")
+    q = fixedpoint.quantize(x.reshape(c.input_shape), c.config.frac_bits)
+    limit = 1 << (c.input_bits - 1)
+    if (q < -limit).any() or (q >= limit).any():
+        worst = float(np.max(np.abs(x)))
+        raise ZkmlError(
+            f"{what}: tensor '{c.input_name}' has |x| = {worst:g}, outside the calibrated range "
+            f"(|x| < {limit / (1 << c.config.frac_bits):g}); recompile with calibration data that covers it")
+    return q
+
+
+def build(c: Compiled, xq: np.ndarray, emit: bool):
+    """Run the quantized graph on integer input xq; returns (builder, public output tensors)."""
+    b = CircuitBuilder(emit=emit)
+    cfg = c.config
+    kind = PUBLIC_INPUT if cfg.input_visibility == "public" else PRIVATE
+    x = b.signal(xq, kind)
+    range_check_signed(b, x.reshape(-1), c.input_bits)
+    limit = 1 << (c.input_bits - 1)
+    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_frac_bits)
+    ctx.tensors[c.input_name] = QTensor(x, cfg.frac_bits, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
+    for node in c.graph.nodes:
+        before = b.n_constraints
+        args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
+        if not args:
+            raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) has no runtime input")
+        out = _check_bounds(ctx, node, OPS[node.op](ctx, node, *args))
+        ctx.tensors[node.outputs[0]] = out
+        ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
+                              lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
+    outputs = []
+    for name in c.graph.outputs:
+        t = normalize(ctx, ctx.tensors[name])
+        pub = b.publish(t.signal.reshape(-1))
+        outputs.append(QTensor(pub.reshape(t.shape), t.frac, t.lo, t.hi))
+    c.output_transforms = ctx.output_transforms
+    c.stats = ctx.stats
+    return b, outputs
+
+
+def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = None) -> Compiled:
+    config = config or CompileConfig()
+    graph = load_for_compile(path)
+    name = graph.inputs[0]
+    shape = tuple(graph.shapes[name])
+    calibration = np.asarray(calibration, np.float64)
+    if calibration.ndim == len(shape) and calibration.shape[0] != 1 or calibration.ndim == len(shape) + 1:
+        pass
+    c = Compiled(graph, config, name, shape, input_range_bits(calibration, config.frac_bits))
+    b, outs = build(c, np.zeros(shape, np.int64), emit=True)
+    c.r1cs = b.r1cs()
+    c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]
+    return c
+
+
+def witness(c: Compiled, x: np.ndarray, what: str = "input"):
+    """(witness ints in circom order, output integers) for one real-valued input."""
+    xq = quantize_input(c, x, what)
+    b, outs = build(c, xq, emit=False)
+    return b.witness(), [t.values for t in outs]
+
+
+def forward(c: Compiled, x: np.ndarray) -> list[np.ndarray]:
+    """The circuit's outputs, dequantized, for one input (what a proof would claim)."""
+    _, outs = build(c, quantize_input(c, x), emit=False)
+    return [fixedpoint.dequantize(t.values, t.frac) for t in outs]
