@@ -211,6 +211,138 @@ def export_vk_cmd(zkey_file: Path, vk_file: Path) -> None:
     out.print(f"wrote {vk_file}")
 
 
+# --- models -----------------------------------------------------------------------------------
+
+_dir = click.Path(file_okay=False, path_type=Path)
+
+
+@main.command("compile")
+@click.argument("model", type=_existing)
+@click.option("--calibration", "-c", type=_existing, required=True,
+              help="Samples (.npz or .json) that set the input's fixed-point range and the fidelity report.")
+@click.option("-o", "--output", "out", type=_dir, help="Bundle folder (default circuits/<model name>).")
+@click.option("--frac-bits", default=8, show_default=True, help="Fraction bits of activations.")
+@click.option("--weight-frac-bits", default=10, show_default=True, help="Fraction bits of weights.")
+@click.option("--force", is_flag=True, help="Replace an existing bundle.")
+def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_frac_bits: int, force: bool) -> None:
+    """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
+    import json as _json
+
+    from zkml.bundle.store import write_new_bundle
+    from zkml.compiler.compile import CompileConfig, compile_model
+    from zkml.compiler.fidelity import fidelity_report, load_dataset
+
+    t0 = time.perf_counter()
+    out = out or Path("circuits") / model.stem
+    xs = load_dataset(calibration)
+    with step(f"Compiling {model}"):
+        c = compile_model(model, xs, CompileConfig(frac_bits, weight_frac_bits))
+    with step("Measuring fidelity against onnxruntime"):
+        report = fidelity_report(c, model, xs)
+    tmp_report = _json.dumps(report, indent=1)
+    write_new_bundle(out, model, c, {"fidelity": report}, force)
+    err.print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {c.r1cs.n_public} public signals; "
+              f"argmax agreement {report['argmax_agreement']:.1%}, max |error| {report['max_abs_error']:.4g} "
+              f"over {report['samples']} samples", highlight=False)
+    del tmp_report
+    _summary(t0, [out / "circuit.r1cs"])
+
+
+@main.command("setup")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--ptau", type=_existing, help="Phase-1 powers of tau (.ptau); default: a development tau (insecure).")
+def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
+    """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
+    from zkml.bundle import store
+    from zkml.formats.r1cs import read_r1cs
+    from zkml.formats.snarkjs_json import write_vk
+    from zkml.formats.zkey import write_zkey
+    from zkml.groth16 import setup
+
+    t0 = time.perf_counter()
+    manifest = store.read_manifest(bundle)
+    r1cs = read_r1cs(store.check_file(bundle, manifest, store.R1CS_FILE))
+    if ptau:
+        from zkml.formats.ptau import read_ptau
+        from zkml.groth16.contribute import contribute
+
+        with step("Computing keys from the powers of tau"):
+            pk = contribute(setup.setup_from_ptau(r1cs, read_ptau(ptau), str(ptau)), name="zkml setup")
+    else:
+        err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
+        with step("Computing keys from a development tau"):
+            pk = setup.setup_from_secrets(r1cs, setup.DevTau.random())
+    write_zkey(bundle / store.ZKEY_FILE, pk)
+    write_vk(bundle / store.VK_FILE, pk.verifying_key())
+    store.record_files(bundle, manifest, [store.ZKEY_FILE, store.VK_FILE],
+                       setup={"phase1": str(ptau) if ptau else "development tau (insecure)"})
+    _summary(t0, [bundle / store.ZKEY_FILE, bundle / store.VK_FILE])
+
+
+@main.command("prove")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--input", "-i", "input_file", type=_existing, required=True, help="The input tensor (.json or .npz).")
+@click.option("-o", "--output", "out", type=_output, default="proof.json", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
+def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> None:
+    """Prove an inference of BUNDLE's model on an input; writes the claim and proof."""
+    from zkml.bundle import store
+    from zkml.bundle.claims import load_input, prove_inference
+
+    t0 = time.perf_counter()
+    shape = tuple(store.read_manifest(bundle)["input"]["shape"])
+    x = load_input(input_file, shape)
+    with step("Proving"):
+        doc = prove_inference(bundle, x, out, device, what=str(input_file))
+    for o in doc["claim"]["outputs"]:
+        err.print(f"output {o['name']}: argmax {o['argmax']}", highlight=False)
+    _summary(t0, [out])
+
+
+@main.command("verify")
+@click.argument("proof_file", type=_existing)
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The bundle to verify against (default: the one named in the proof).")
+def bundle_verify_cmd(proof_file: Path, bundle: Path | None) -> None:
+    """Verify an inference proof file against its bundle's verifying key."""
+    from zkml.bundle.claims import verify_inference
+
+    with step("Verifying"):
+        ok, claim = verify_inference(proof_file, bundle)
+    if ok:
+        outs = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in claim["outputs"])
+        out.print(f"[green]OK[/green]: model {claim['model_sha256'][:16]}… produced {outs}")
+        return
+    out.print("[red]INVALID[/red]: the proof does not establish this claim")
+    sys.exit(1)
+
+
+@main.command("inspect")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def inspect_cmd(bundle: Path) -> None:
+    """Explain a bundle: model, configuration, per-node bounds and constraints, files."""
+    from rich.table import Table
+
+    from zkml.bundle import store
+
+    m = store.read_manifest(bundle)
+    out.print(f"[bold]{m['name']}[/bold]  backend {m['backend']} over {m['curve']}")
+    out.print(f"model sha256 {m['model']['sha256']}  weights sha256 {m['model']['weights_sha256']}")
+    out.print(f"input '{m['input']['name']}' shape {m['input']['shape']} ({m['input']['visibility']}, "
+              f"{m['input']['bits']}-bit signed, 2^-{m['config']['frac_bits']} steps)")
+    c = m["circuit"]
+    out.print(f"{c['constraints']} constraints, {c['wires']} wires, {c['public']} public signals")
+    if "fidelity" in m:
+        f = m["fidelity"]
+        out.print(f"fidelity: argmax agreement {f['argmax_agreement']:.1%}, max |error| {f['max_abs_error']:.4g} over {f['samples']} samples")
+    t = Table("node", "op", "shape", "frac", "min", "max", "constraints")
+    for s in m["nodes"]:
+        t.add_row(s["node"], s["op"], str(s["shape"]), str(s["frac"]), str(s["lo"]), str(s["hi"]), str(s["constraints"]))
+    out.print(t)
+    for name, h in m["files"].items():
+        out.print(f"  {name}  sha256 {h[:16]}…")
+
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()

@@ -1,0 +1,147 @@
+"""Inference claims: "this committed model, on this input, produced this output".
+
+The proof file carries the claim in readable form (model and weights hashes, the input values,
+the dequantized outputs and their argmax) next to the Groth16 proof and its public signals.
+The verifier recomputes the public signals from the readable claim and the bundle's
+fixed-point configuration, so a claim whose text disagrees with what was proved is rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zkml.circuit import fixedpoint
+from zkml.bundle import store
+from zkml.compiler.compile import quantize_input, witness
+from zkml.crypto.bn254 import R, ints_to_limbs
+from zkml.errors import FormatError, ZkmlError
+from zkml.formats.binfile import write_atomic_text
+from zkml.formats.snarkjs_json import proof_to_json
+
+PROOF_VERSION = 1
+
+
+def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "cpu", what: str = "input") -> dict:
+    from zkml.formats.zkey import read_zkey
+    from zkml.groth16.prover import prove
+
+    bundle = Path(bundle)
+    manifest = store.read_manifest(bundle)
+    compiled = store.load_compiled(bundle, manifest)
+    zkey = store.check_file(bundle, manifest, store.ZKEY_FILE)
+    vk_path = store.check_file(bundle, manifest, store.VK_FILE)
+    w, outs = witness(compiled, x, what)
+    pk = read_zkey(zkey)
+    proof, public = prove(pk, ints_to_limbs(w), device=device, witness_name=what)
+    outputs = []
+    for (name, shape, frac), q, meta in zip(compiled.outputs, outs, manifest["outputs"]):
+        vals = fixedpoint.dequantize(q, frac)
+        outputs.append({"name": name, "shape": list(shape), "values": vals.ravel().tolist(),
+                        "argmax": int(np.argmax(vals)), "transform": meta.get("transform")})
+    doc = {
+        "zkml_proof_version": PROOF_VERSION,
+        "claim": {
+            "kind": "inference",
+            "bundle": str(bundle),
+            "model_sha256": manifest["model"]["sha256"],
+            "weights_sha256": manifest["model"]["weights_sha256"],
+            "vk_sha256": store.sha256_file(vk_path),
+            "input": {"name": compiled.input_name, "shape": list(compiled.input_shape),
+                      "values": np.asarray(x, np.float64).ravel().tolist(), "visibility": compiled.config.input_visibility},
+            "outputs": outputs,
+        },
+        "proof": proof_to_json(proof),
+        "public_signals": [str(v) for v in public],
+    }
+    write_atomic_text(out_path, json.dumps(doc, indent=1) + "\n")
+    return doc
+
+
+def _load_proof(path: Path) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise ZkmlError(f"{path}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("zkml_proof_version") != PROOF_VERSION:
+        raise FormatError(f"{path}: not a zkml proof file (version {PROOF_VERSION}); for snarkjs files use `zkml groth16 verify`")
+    for key in ("claim", "proof", "public_signals"):
+        if key not in doc:
+            raise FormatError(f"{path}: field '{key}' is missing")
+    return doc
+
+
+def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
+    """Public signals implied by the readable claim: outputs, then the input when public."""
+    from zkml.compiler.compile import Compiled, CompileConfig
+
+    signals = []
+    outs = claim.get("outputs", [])
+    if len(outs) != len(manifest["outputs"]):
+        raise FormatError(f"{path}: claim has {len(outs)} outputs, the bundle {len(manifest['outputs'])}")
+    for o, meta in zip(outs, manifest["outputs"]):
+        vals = np.asarray(o.get("values", []), np.float64)
+        if vals.size != int(np.prod(meta["shape"])):
+            raise FormatError(f"{path}: output '{meta['name']}' has {vals.size} values, expected {int(np.prod(meta['shape']))}")
+        q = np.round(vals * (1 << meta["frac"]))
+        if not np.array_equal(q / (1 << meta["frac"]), vals):
+            raise FormatError(f"{path}: output '{meta['name']}' values are not on the circuit's fixed-point grid (2^-{meta['frac']})")
+        if o.get("argmax") != int(np.argmax(vals)):
+            raise FormatError(f"{path}: output '{meta['name']}' states argmax {o.get('argmax')}, its values give {int(np.argmax(vals))}")
+        signals += [int(v) % R for v in q.astype(np.int64)]
+    if manifest["input"]["visibility"] == "public":
+        inp = manifest["input"]
+        cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_frac_bits"], "public")
+        c = Compiled(None, cfg, inp["name"], tuple(inp["shape"]), inp["bits"])
+        xq = quantize_input(c, np.asarray(claim["input"]["values"], np.float64), f"{path}: claim input")
+        signals += [int(v) % R for v in xq.ravel()]
+    return signals
+
+
+def verify_inference(path: Path, bundle: Path | None = None) -> tuple[bool, dict]:
+    """(valid, claim): checks the bundle binding, the claim's consistency and the proof."""
+    from zkml.formats.snarkjs_json import read_vk, _g1, _g2
+    from zkml.groth16.data_structures import Proof
+    from zkml.groth16.verifier import verify
+
+    path = Path(path)
+    doc = _load_proof(path)
+    claim = doc["claim"]
+    bundle = Path(bundle or claim.get("bundle", ""))
+    manifest = store.read_manifest(bundle)
+    if claim.get("model_sha256") != manifest["model"]["sha256"] or claim.get("weights_sha256") != manifest["model"]["weights_sha256"]:
+        raise ZkmlError(f"{path}: the proof is for another model than bundle {bundle} (model hash differs)")
+    vk_path = store.check_file(bundle, manifest, store.VK_FILE)
+    if claim.get("vk_sha256") != store.sha256_file(vk_path):
+        raise ZkmlError(f"{path}: the proof was made with another verifying key than {vk_path}; re-prove or pass the right --bundle")
+    public = [int(s) for s in doc["public_signals"]]
+    if public != expected_public(manifest, claim, path):
+        return False, claim
+    p = doc["proof"]
+    proof = Proof(a=_g1(path, "proof.pi_a", p.get("pi_a")), b=_g2(path, "proof.pi_b", p.get("pi_b")),
+                  c=_g1(path, "proof.pi_c", p.get("pi_c")))
+    return verify(read_vk(vk_path), public, proof), claim
+
+
+def load_input(path: Path, shape: tuple) -> np.ndarray:
+    """An input tensor from .json (a list, or {"input": list}) or .npz (key 'x', 'input' or the only array)."""
+    path = Path(path)
+    try:
+        if path.suffix == ".npz":
+            data = np.load(path)
+            key = next((k for k in ("x", "input") if k in data), data.files[0] if len(data.files) == 1 else None)
+            if key is None:
+                raise ZkmlError(f"{path}: holds {data.files}; name the input array 'x'")
+            arr = data[key]
+        else:
+            d = json.loads(path.read_text())
+            arr = np.asarray(d.get("input", d.get("x")) if isinstance(d, dict) else d)
+    except (OSError, ValueError) as e:
+        raise ZkmlError(f"{path}: cannot read the input ({e})") from None
+    if arr.dtype.kind not in "fiu":
+        raise ZkmlError(f"{path}: input must be numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)

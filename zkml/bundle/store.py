@@ -1,0 +1,137 @@
+"""The on-disk bundle ``circuits/<name>/`` (DESIGN.md, "Circuit bundle").
+
+manifest.json records the format version, the model's sha256 and a hash of its weights, the
+fixed-point configuration, input/output shapes and visibility, per-node bounds and constraint
+counts, and the sha256 of every other file, so a bundle is self-describing and a corrupted or
+swapped file is detected before it is used. A bundle is built in a temporary folder beside its
+destination and renamed into place, so a failed compile leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from zkml.compiler.compile import CompileConfig, Compiled, load_for_compile
+from zkml.errors import FormatError, ZkmlError
+from zkml.formats.binfile import write_atomic_text
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.onnx"
+R1CS_FILE = "circuit.r1cs"
+ZKEY_FILE = "circuit.zkey"
+VK_FILE = "verification_key.json"
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def weights_hash(model: onnx.ModelProto) -> str:
+    """sha256 over the initializers in name order: names, dtypes, shapes and raw values."""
+    h = hashlib.sha256()
+    for t in sorted(model.graph.initializer, key=lambda t: t.name):
+        arr = onnx.numpy_helper.to_array(t)
+        h.update(t.name.encode() + str(arr.dtype).encode() + str(arr.shape).encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: dict, force: bool) -> None:
+    """Write a fresh bundle atomically (temp folder + rename)."""
+    from zkml.formats.r1cs import write_r1cs
+
+    dest = Path(dest)
+    if dest.exists() and not force:
+        raise ZkmlError(f"{dest}: already exists; choose another -o or pass --force to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        model = onnx.load(str(model_path), load_external_data=True)
+        onnx.save(model, str(tmp / MODEL_FILE))  # weights inline: the bundle stands alone
+        write_r1cs(tmp / R1CS_FILE, compiled.r1cs)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "name": dest.name,
+            "backend": "groth16",
+            "curve": "bn254",
+            "model": {"source": str(model_path), "sha256": sha256_file(model_path), "weights_sha256": weights_hash(model)},
+            "config": {"frac_bits": compiled.config.frac_bits, "weight_frac_bits": compiled.config.weight_frac_bits},
+            "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
+                      "visibility": compiled.config.input_visibility},
+            "outputs": [{"name": n, "shape": list(s), "frac": f, "transform": compiled.output_transforms.get(n)}
+                        for n, s, f in compiled.outputs],
+            "circuit": {"constraints": compiled.r1cs.n_constraints, "wires": compiled.r1cs.n_wires,
+                        "public": compiled.r1cs.n_public},
+            "nodes": compiled.stats,
+            **extra,
+        }
+        manifest["files"] = {MODEL_FILE: sha256_file(tmp / MODEL_FILE), R1CS_FILE: sha256_file(tmp / R1CS_FILE)}
+        for name in extra.get("extra_files", []):
+            manifest["files"][name] = sha256_file(tmp / name)
+        write_atomic_text(tmp / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_manifest(bundle: Path) -> dict:
+    bundle = Path(bundle)
+    path = bundle / MANIFEST
+    if not path.exists():
+        raise ZkmlError(f"{bundle}: not a circuit bundle (no {MANIFEST}); create one with `zkml compile`")
+    try:
+        m = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    if m.get("format_version") != FORMAT_VERSION:
+        raise FormatError(f"{path}: bundle format {m.get('format_version')} is not supported (expected {FORMAT_VERSION}); recompile")
+    return m
+
+
+def check_file(bundle: Path, manifest: dict, name: str) -> Path:
+    """The path of a bundle file after checking it against the manifest's hash."""
+    path = Path(bundle) / name
+    if name not in manifest.get("files", {}):
+        raise ZkmlError(f"{bundle}: has no {name} yet; run `zkml setup {bundle}` first" if name in (ZKEY_FILE, VK_FILE)
+                        else f"{bundle}: manifest lists no {name}")
+    if not path.exists():
+        raise FormatError(f"{path}: missing from the bundle")
+    if sha256_file(path) != manifest["files"][name]:
+        raise FormatError(f"{path}: does not match the hash in {MANIFEST} (corrupt or replaced); recompile or re-run setup")
+    return path
+
+
+def record_files(bundle: Path, manifest: dict, names: list[str], **fields) -> None:
+    for n in names:
+        manifest["files"][n] = sha256_file(Path(bundle) / n)
+    manifest.update(fields)
+    write_atomic_text(Path(bundle) / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
+    """The compiled program (graph + configuration) of a bundle, for witness generation."""
+    manifest = manifest or read_manifest(bundle)
+    model = check_file(bundle, manifest, MODEL_FILE)
+    graph = load_for_compile(model)
+    cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_frac_bits"],
+                        manifest["input"]["visibility"])
+    inp = manifest["input"]
+    c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"])
+    c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
+    return c
