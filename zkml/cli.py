@@ -222,9 +222,9 @@ _dir = click.Path(file_okay=False, path_type=Path)
               help="Samples (.npz or .json) that set the input's fixed-point range and the fidelity report.")
 @click.option("-o", "--output", "out", type=_dir, help="Bundle folder (default circuits/<model name>).")
 @click.option("--frac-bits", default=8, show_default=True, help="Fraction bits of activations.")
-@click.option("--weight-frac-bits", default=10, show_default=True, help="Fraction bits of weights.")
+@click.option("--weight-bits", default=16, show_default=True, help="Significant bits kept of each weight tensor.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
-def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_frac_bits: int, force: bool) -> None:
+def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int, force: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
     import json as _json
 
@@ -236,7 +236,7 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     out = out or Path("circuits") / model.stem
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
-        c = compile_model(model, xs, CompileConfig(frac_bits, weight_frac_bits))
+        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits))
     with step("Measuring fidelity against onnxruntime"):
         report = fidelity_report(c, model, xs)
     tmp_report = _json.dumps(report, indent=1)
@@ -329,7 +329,7 @@ def inspect_cmd(bundle: Path) -> None:
     out.print(f"[bold]{m['name']}[/bold]  backend {m['backend']} over {m['curve']}")
     out.print(f"model sha256 {m['model']['sha256']}  weights sha256 {m['model']['weights_sha256']}")
     out.print(f"input '{m['input']['name']}' shape {m['input']['shape']} ({m['input']['visibility']}, "
-              f"{m['input']['bits']}-bit signed, 2^-{m['config']['frac_bits']} steps)")
+              f"{m['input']['bits']}-bit signed, 2^-{m['input']['frac']} steps)")
     c = m["circuit"]
     out.print(f"{c['constraints']} constraints, {c['wires']} wires, {c['public']} public signals")
     if "fidelity" in m:

@@ -95,8 +95,8 @@ def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
         signals += [int(v) % R for v in q.astype(np.int64)]
     if manifest["input"]["visibility"] == "public":
         inp = manifest["input"]
-        cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_frac_bits"], "public")
-        c = Compiled(None, cfg, inp["name"], tuple(inp["shape"]), inp["bits"])
+        cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"], "public")
+        c = Compiled(None, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])
         xq = quantize_input(c, np.asarray(claim["input"]["values"], np.float64), f"{path}: claim input")
         signals += [int(v) % R for v in xq.ravel()]
     return signals

@@ -68,8 +68,9 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
             "backend": "groth16",
             "curve": "bn254",
             "model": {"source": str(model_path), "sha256": sha256_file(model_path), "weights_sha256": weights_hash(model)},
-            "config": {"frac_bits": compiled.config.frac_bits, "weight_frac_bits": compiled.config.weight_frac_bits},
+            "config": {"frac_bits": compiled.config.frac_bits, "weight_bits": compiled.config.weight_bits},
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
+                      "frac": compiled.input_frac,
                       "visibility": compiled.config.input_visibility},
             "outputs": [{"name": n, "shape": list(s), "frac": f, "transform": compiled.output_transforms.get(n)}
                         for n, s, f in compiled.outputs],
@@ -129,9 +130,9 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     manifest = manifest or read_manifest(bundle)
     model = check_file(bundle, manifest, MODEL_FILE)
     graph = load_for_compile(model)
-    cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_frac_bits"],
+    cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"],
                         manifest["input"]["visibility"])
     inp = manifest["input"]
-    c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"])
+    c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
     return c

@@ -23,7 +23,7 @@ SUPPORTED_OPS = set(OPS)
 @dataclass
 class CompileConfig:
     frac_bits: int = 8  # activations: value = integer / 2^frac_bits
-    weight_frac_bits: int = 10  # weights and constant multipliers
+    weight_bits: int = 16  # significant bits kept of each weight tensor (per-tensor power-of-two scale)
     input_visibility: str = "public"  # "public" or "private" (committed inputs arrive with Poseidon)
 
 
@@ -34,6 +34,7 @@ class Compiled:
     input_name: str
     input_shape: tuple
     input_bits: int  # signed range check on the quantized input
+    input_frac: int = 8  # the input's own scale (features can span many orders of magnitude)
     r1cs: R1CS | None = None
     outputs: list = field(default_factory=list)  # (name, shape, frac)
     output_transforms: dict = field(default_factory=dict)
@@ -45,6 +46,18 @@ def load_for_compile(path) -> Graph:
     if len(graph.inputs) != 1:
         raise ZkmlError(f"{path}: the model has {len(graph.inputs)} runtime inputs ({', '.join(graph.inputs)}); one is supported")
     return graph
+
+
+def choose_input_frac(calibration: np.ndarray, frac: int) -> int:
+    """Fraction bits for the input: 8 significant bits of its least varying feature, at least
+    the activations' ``frac``, and at most what keeps the input within 31 bits."""
+    x = calibration.reshape(len(calibration), -1) if calibration.ndim > 1 else calibration[None]
+    std = x.std(axis=0) if len(x) > 1 else np.abs(x[0])
+    std = std[std > 0]
+    f = frac if not std.size else max(frac, 8 - int(np.floor(np.log2(float(std.min())))))
+    big = float(np.max(np.abs(x))) if x.size else 1.0
+    cap = 30 - int(np.ceil(np.log2(max(big, 1e-9) + 1e-12))) if big > 0 else 24
+    return int(max(0, min(f, cap, 24)))
 
 
 def input_range_bits(calibration: np.ndarray, frac: int) -> int:
@@ -60,13 +73,13 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input") -> np.ndarra
         raise ZkmlError(f"{what}: tensor '{c.input_name}' needs shape {c.input_shape} ({int(np.prod(c.input_shape))} values), got {x.shape}")
     if not np.isfinite(x).all():
         raise ZkmlError(f"{what}: tensor '{c.input_name}' contains NaN or infinity")
-    q = fixedpoint.quantize(x.reshape(c.input_shape), c.config.frac_bits)
+    q = fixedpoint.quantize(x.reshape(c.input_shape), c.input_frac)
     limit = 1 << (c.input_bits - 1)
     if (q < -limit).any() or (q >= limit).any():
         worst = float(np.max(np.abs(x)))
         raise ZkmlError(
             f"{what}: tensor '{c.input_name}' has |x| = {worst:g}, outside the calibrated range "
-            f"(|x| < {limit / (1 << c.config.frac_bits):g}); recompile with calibration data that covers it")
+            f"(|x| < {limit / (1 << c.input_frac):g}); recompile with calibration data that covers it")
     return q
 
 
@@ -78,8 +91,8 @@ def build(c: Compiled, xq: np.ndarray, emit: bool):
     x = b.signal(xq, kind)
     range_check_signed(b, x.reshape(-1), c.input_bits)
     limit = 1 << (c.input_bits - 1)
-    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_frac_bits)
-    ctx.tensors[c.input_name] = QTensor(x, cfg.frac_bits, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
+    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
+    ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
         before = b.n_constraints
         args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
@@ -105,9 +118,8 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     name = graph.inputs[0]
     shape = tuple(graph.shapes[name])
     calibration = np.asarray(calibration, np.float64)
-    if calibration.ndim == len(shape) and calibration.shape[0] != 1 or calibration.ndim == len(shape) + 1:
-        pass
-    c = Compiled(graph, config, name, shape, input_range_bits(calibration, config.frac_bits))
+    f_in = choose_input_frac(calibration, config.frac_bits)
+    c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     c.r1cs = b.r1cs()
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]

@@ -29,7 +29,7 @@ def fidelity_report(c: Compiled, model_path, xs: np.ndarray, limit: int = 500) -
             "mean_abs_error": float(np.mean(errs)) if errs else 0.0,
             "argmax_agreement": agree / n if n else 1.0,
             "input_bits": c.input_bits, "frac_bits": c.config.frac_bits,
-            "weight_frac_bits": c.config.weight_frac_bits,
+            "weight_bits": c.config.weight_bits,
             "max_value_bits": max((max(abs(s["lo"]), abs(s["hi"])).bit_length() + 1 for s in c.stats), default=0)}
 
 

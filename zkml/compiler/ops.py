@@ -95,8 +95,19 @@ def _affine(ctx: Context, x: QTensor, rows, cols, w: np.ndarray, bias: np.ndarra
     return QTensor(sig.reshape(out_shape), None, lo.reshape(out_shape), hi.reshape(out_shape))
 
 
-def _qw(ctx: Context, w: np.ndarray) -> np.ndarray:
-    return fixedpoint.quantize(w, ctx.wfrac)
+def weight_frac(ctx: Context, w: np.ndarray, per_element: bool = False) -> int:
+    """Fraction bits for a constant tensor: ``ctx.wfrac`` significant bits below its largest
+    magnitude; per-element multipliers (BatchNorm, Div by a vector) also keep 8 significant
+    bits of their smallest one, since each multiplies a different input."""
+    w = np.abs(np.asarray(w, np.float64))
+    big = float(w.max()) if w.size else 0.0
+    if big == 0.0:
+        return 0
+    f = ctx.wfrac - 1 - int(np.ceil(np.log2(big)))
+    if per_element:
+        small = float(w[w > 0].min())
+        f = max(f, 8 - int(np.floor(np.log2(small))))
+    return int(min(max(f, 0), 40))
 
 
 # --- linear layers --------------------------------------------------------------------------
@@ -124,15 +135,16 @@ def op_matmul(ctx, node, x):
 
 
 def _dense(ctx, x, w, bias, out_shape):
-    wq = _qw(ctx, w)
-    bq = fixedpoint.quantize(bias, x.frac + ctx.wfrac)
+    wf = weight_frac(ctx, w)
+    wq = fixedpoint.quantize(w, wf)
+    bq = fixedpoint.quantize(bias, x.frac + wf)
     n_out, k = wq.shape
     if x.values.size != k:
         raise OpError(f"{ctx.graph.source}: weight expects {k} inputs, tensor has shape {x.shape}")
     rows = np.repeat(np.arange(n_out), k)
     cols = np.tile(np.arange(k), n_out)
     t = _affine(ctx, x, rows, cols, wq, bq, tuple(out_shape))
-    return normalize(ctx, QTensor(t.signal, x.frac + ctx.wfrac, t.lo, t.hi))
+    return normalize(ctx, QTensor(t.signal, x.frac + wf, t.lo, t.hi))
 
 
 def _pads(node, spatial: int):
@@ -167,7 +179,8 @@ def op_conv(ctx, node, x):
     pos, oh, ow = _windows((cin, h, w), (kh, kw), node.attrs.get("strides", [1, 1]), pb, pe,
                            node.attrs.get("dilations", [1, 1]))
     bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(cout)
-    wq = _qw(ctx, wt).reshape(cout, cin_g, kh * kw)
+    wf = weight_frac(ctx, wt)
+    wq = fixedpoint.quantize(wt, wf).reshape(cout, cin_g, kh * kw)
     co, ci, kk, y, xx = np.meshgrid(np.arange(cout), np.arange(cin_g), np.arange(kh * kw), np.arange(oh), np.arange(ow), indexing="ij")
     in_c = (co // (cout // g)) * cin_g + ci
     p = pos[y, xx, kk]
@@ -175,9 +188,9 @@ def op_conv(ctx, node, x):
     rows = ((co * oh + y) * ow + xx)[valid]
     cols = (in_c * h * w + p)[valid]
     vals = wq[co, ci, kk][valid]
-    bq = np.repeat(fixedpoint.quantize(bias, x.frac + ctx.wfrac), oh * ow)
+    bq = np.repeat(fixedpoint.quantize(bias, x.frac + wf), oh * ow)
     t = _affine(ctx, x, rows, cols, vals, bq, (1, cout, oh, ow))
-    return normalize(ctx, QTensor(t.signal, x.frac + ctx.wfrac, t.lo, t.hi))
+    return normalize(ctx, QTensor(t.signal, x.frac + wf, t.lo, t.hi))
 
 
 def op_batchnorm(ctx, node, x):
@@ -194,8 +207,9 @@ def _channel_affine(ctx, x, scale, shift):
     idx = np.arange(n)
     s_full = np.broadcast_to(_per_channel(scale, shape), shape).ravel()
     b_full = np.broadcast_to(_per_channel(shift, shape), shape).ravel()
-    t = _affine(ctx, x, idx, idx, _qw(ctx, s_full), fixedpoint.quantize(b_full, x.frac + ctx.wfrac), shape)
-    return normalize(ctx, QTensor(t.signal, x.frac + ctx.wfrac, t.lo, t.hi))
+    wf = weight_frac(ctx, s_full, per_element=True)
+    t = _affine(ctx, x, idx, idx, fixedpoint.quantize(s_full, wf), fixedpoint.quantize(b_full, x.frac + wf), shape)
+    return normalize(ctx, QTensor(t.signal, x.frac + wf, t.lo, t.hi))
 
 
 def _per_channel(v, shape):
@@ -276,14 +290,15 @@ def op_leaky_relu(ctx, node, x):
     r = op_relu(ctx, node, x)
     # y = alpha * x + (1 - alpha) * relu(x), weights quantized, then one rescale
     n = x.values.size
-    a, c = fixedpoint.quantize(np.array([alpha, 1 - alpha]), ctx.wfrac)
+    wf = weight_frac(ctx, np.array([alpha, 1 - alpha]), per_element=True)
+    a, c = fixedpoint.quantize(np.array([alpha, 1 - alpha]), wf)
     vals = a * x.values.ravel() + c * r.values.ravel()
     lc = (x.signal.lc.scale(int(a)) + r.signal.lc.scale(int(c))) if ctx.b.emit else None
     lo = np.minimum(a * x.lo.astype(object), 0) + c * r.lo.astype(object)
     hi = np.maximum(a * x.hi.astype(object), 0) + c * r.hi.astype(object)
     if a < 0 or c < 0:
         raise OpError(f"{ctx.graph.source}: LeakyRelu node '{node.name}': alpha must be in [0, 1]")
-    t = QTensor(Signal(lc, vals.reshape(x.shape)), x.frac + ctx.wfrac, lo.reshape(x.shape), hi.reshape(x.shape))
+    t = QTensor(Signal(lc, vals.reshape(x.shape)), x.frac + wf, lo.reshape(x.shape), hi.reshape(x.shape))
     del n
     return normalize(ctx, t)
 
@@ -348,7 +363,7 @@ def op_avgpool(ctx, node, x, global_pool=False):
     pos, oh, ow = _windows((c, h, w), k, strides, pb, pe, [1, 1])
     count = (pos >= 0).sum(-1) if not node.attrs.get("count_include_pad", 0) else np.full(pos.shape[:2], pos.shape[-1])
     # mean = round(sum * m / 2^s) with m = round(2^s / count): exact for powers of two
-    s = ctx.wfrac
+    s = max(ctx.wfrac, int(np.ceil(np.log2(count.max()))) + 8)
     m = np.round((1 << s) / count).astype(np.int64)  # (oh, ow)
     cc, y, xx, kk = np.meshgrid(np.arange(c), np.arange(oh), np.arange(ow), np.arange(pos.shape[-1]), indexing="ij")
     p = pos[y, xx, kk]
