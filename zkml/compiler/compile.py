@@ -52,6 +52,10 @@ def choose_input_frac(calibration: np.ndarray, frac: int) -> int:
     """Fraction bits for the input: 8 significant bits of its least varying feature, at least
     the activations' ``frac``, and at most what keeps the input within 31 bits."""
     x = calibration.reshape(len(calibration), -1) if calibration.ndim > 1 else calibration[None]
+    big = float(np.max(np.abs(x))) if x.size else 0.0
+    if not big < 2.0**30:
+        raise ZkmlError(f"calibration data reaches |x| = {big:.3g}; inputs must stay below 2^30 "
+                        "(normalise the input, or check the data file)")
     std = x.std(axis=0) if len(x) > 1 else np.abs(x[0])
     std = std[std > 0]
     f = frac if not std.size else max(frac, 8 - int(np.floor(np.log2(float(std.min())))))
@@ -85,6 +89,11 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input") -> np.ndarra
 
 def build(c: Compiled, xq: np.ndarray, emit: bool):
     """Run the quantized graph on integer input xq; returns (builder, public output tensors)."""
+    from zkml.compiler.ops import MAX_OP_TERMS
+
+    if xq.size * c.input_bits > MAX_OP_TERMS:
+        raise ZkmlError(f"{c.graph.source}: input '{c.input_name}' of shape {tuple(xq.shape)} needs "
+                        f"{xq.size * c.input_bits:,} range-check bits, more than a circuit can hold; use a smaller input")
     b = CircuitBuilder(emit=emit)
     cfg = c.config
     kind = PUBLIC_INPUT if cfg.input_visibility == "public" else PRIVATE

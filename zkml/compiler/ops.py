@@ -180,6 +180,7 @@ def op_conv(ctx, node, x):
                            node.attrs.get("dilations", [1, 1]))
     bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(cout)
     wf = weight_frac(ctx, wt)
+    _check_size(ctx, node, cout * cin_g * kh * kw * int(np.prod(pos.shape[:2])), "multiply-adds")
     wq = fixedpoint.quantize(wt, wf).reshape(cout, cin_g, kh * kw)
     co, ci, kk, y, xx = np.meshgrid(np.arange(cout), np.arange(cin_g), np.arange(kh * kw), np.arange(oh), np.arange(ow), indexing="ij")
     in_c = (co // (cout // g)) * cin_g + ci
@@ -330,13 +331,21 @@ def _max_const(ctx, x: QTensor, c: int) -> QTensor:
 # --- pooling ----------------------------------------------------------------------------------
 
 
+def _require_2d(ctx, node, x):
+    if len(x.shape) != 4:
+        raise OpError(f"{ctx.graph.source}: {node.op} node '{node.name}' has a {len(x.shape) - 2}-D input "
+                      f"{x.shape}; only 2-D (N, C, H, W) is supported")
+
+
 def op_maxpool(ctx, node, x):
+    _require_2d(ctx, node, x)
     if node.attrs.get("ceil_mode", 0) or len(node.outputs) > 1:
         raise OpError(f"{ctx.graph.source}: MaxPool node '{node.name}': ceil_mode and indices output are not supported")
     _, c, h, w = x.shape
     k = node.attrs["kernel_shape"]
     pb, pe = _pads(node, 2)
     pos, oh, ow = _windows((c, h, w), k, node.attrs.get("strides", [1, 1]), pb, pe, node.attrs.get("dilations", [1, 1]))
+    _check_size(ctx, node, c * pos.size, "comparisons")
     pos = np.where(pos >= 0, pos, pos.max(axis=-1, keepdims=True))  # padding repeats a real element
     idx = (np.arange(c)[:, None, None, None] * h * w + pos[None]).reshape(c * oh * ow, -1)
     cur = _gather(ctx, x, idx[:, 0])
@@ -349,11 +358,23 @@ def op_maxpool(ctx, node, x):
     return QTensor(cur.signal.reshape(shape), x.frac, cur.lo.reshape(shape), cur.hi.reshape(shape))
 
 
+# Past this many terms a single op would need gigabytes to compile and hours to prove.
+MAX_OP_TERMS = 20_000_000
+
+
+def _check_size(ctx, node, terms: int, what: str) -> None:
+    if terms > MAX_OP_TERMS:
+        raise OpError(
+            f"{ctx.graph.source}: node '{node.name}' ({node.op}) needs {terms:,} {what}, more than a "
+            f"circuit can hold ({MAX_OP_TERMS:,}); use a smaller input or kernel")
+
+
 def _gather(ctx, x: QTensor, idx) -> QTensor:
     return QTensor(x.signal.gather(idx), x.frac, x.lo.ravel()[idx], x.hi.ravel()[idx])
 
 
 def op_avgpool(ctx, node, x, global_pool=False):
+    _require_2d(ctx, node, x)
     _, c, h, w = x.shape
     if global_pool:
         k, strides, pb, pe = [h, w], [1, 1], [0, 0], [0, 0]

@@ -62,11 +62,20 @@ def load_model(path, supported: set[str]) -> Graph:
 
 
 def _pin_batch(model: onnx.ModelProto) -> None:
-    """Symbolic dimensions of graph inputs (the batch) become 1."""
+    """The batch becomes 1: zkml proves one sample at a time. Symbolic input dimensions and a
+    fixed leading batch dimension of the inputs are set to 1; stale intermediate and output
+    shapes are dropped so shape inference recomputes them."""
+    initializers = {t.name for t in model.graph.initializer}
     for vi in model.graph.input:
-        for d in vi.type.tensor_type.shape.dim:
-            if not d.HasField("dim_value"):
+        if vi.name in initializers:
+            continue
+        dims = vi.type.tensor_type.shape.dim
+        for i, d in enumerate(dims):
+            if not d.HasField("dim_value") or (i == 0 and len(dims) > 1 and d.dim_value > 1):
                 d.dim_value = 1
+    del model.graph.value_info[:]
+    for vi in model.graph.output:
+        vi.type.tensor_type.ClearField("shape")
 
 
 def _fold_constants(graph: Graph) -> None:
