@@ -32,4 +32,20 @@ echo '["34"]' > "$out/public_wrong.json"
 if zkml groth16 verify "$out/verification_key.json" "$out/public_wrong.json" "$out/proof.json"; then
   echo "BUG: a wrong public signal verified"; exit 1
 fi
+echo
+echo "== zkml compile: the digits CNN (ONNX) into a circuit, calibrated on its calibration split"
+zkml compile models/digits_cnn.onnx -c models/digits_cnn_calibration.npz -o "$out/circuits/digits_cnn"
+zkml setup "$out/circuits/digits_cnn"
+python - "$out" <<'PY'
+import json, sys
+import numpy as np
+d = np.load("models/digits_cnn_test.npz")
+json.dump(d["x"][0].tolist(), open(f"{sys.argv[1]}/digit.json", "w"))
+print(f"test sample 0 is a {d['y'][0]}")
+PY
+echo "== zkml prove: this committed model classified this input"
+zkml prove "$out/circuits/digits_cnn" -i "$out/digit.json" -o "$out/digit.proof.json"
+echo "== zkml verify"
+zkml verify "$out/digit.proof.json"
+zkml inspect "$out/circuits/digits_cnn"
 echo "demo finished: files in $out/"
