@@ -241,3 +241,29 @@ def test_bundle_errors(cli_dir, tmp_path):
     (tmp_path / "nan.json").write_text("[[1, 2]]")
     res = run("compile", model, "-c", tmp_path / "nan.json", "-o", cli_dir / "circuits" / "never")
     assert res.exit_code != 0 and not (cli_dir / "circuits" / "never").exists()
+
+
+def test_committed_input_end_to_end(cli_dir, tmp_path):
+    from zkml.circuit.gadgets.poseidon import commitment_value
+    from zkml.compiler.compile import quantize_input
+    from zkml.bundle.store import load_compiled
+
+    bundle = cli_dir / "circuits" / "bc_committed"
+    res = run("compile", MODELS / "breast_cancer.onnx", "-c", MODELS / "breast_cancer_calibration.npz",
+              "-o", bundle, "--input-visibility", "committed")
+    assert res.exit_code == 0, res.output
+    assert run("setup", bundle).exit_code == 0
+    x = np.load(MODELS / "breast_cancer_test.npz")["x"][3]
+    (tmp_path / "x.json").write_text(json.dumps(x.tolist()))
+    proof = tmp_path / "p.json"
+    assert run("prove", bundle, "-i", tmp_path / "x.json", "-o", proof).exit_code == 0
+    doc = json.loads(proof.read_text())
+    assert "values" not in doc["claim"]["input"]  # the input itself is not revealed
+    opening = json.loads((tmp_path / "p.json.opening.json").read_text())
+    xq = quantize_input(load_compiled(bundle), np.array(opening["input"]))
+    assert str(commitment_value(xq.ravel().tolist(), int(opening["salt"]))) == doc["claim"]["input"]["commitment"]
+    assert run("verify", proof).exit_code == 0
+    doc["claim"]["input"]["commitment"] = str(int(doc["claim"]["input"]["commitment"]) + 1)
+    (tmp_path / "forged.json").write_text(json.dumps(doc))
+    res = run("verify", tmp_path / "forged.json")
+    assert res.exit_code == 1 and "INVALID" in res.output

@@ -223,8 +223,11 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("-o", "--output", "out", type=_dir, help="Bundle folder (default circuits/<model name>).")
 @click.option("--frac-bits", default=8, show_default=True, help="Fraction bits of activations.")
 @click.option("--weight-bits", default=16, show_default=True, help="Significant bits kept of each weight tensor.")
+@click.option("--input-visibility", type=click.Choice(["public", "committed"]), default="public", show_default=True,
+              help="public: the input is a public signal; committed: only its Poseidon commitment is.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
-def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int, force: bool) -> None:
+def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
+                input_visibility: str, force: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
     import json as _json
 
@@ -236,7 +239,7 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     out = out or Path("circuits") / model.stem
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
-        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits))
+        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility))
     with step("Measuring fidelity against onnxruntime"):
         report = fidelity_report(c, model, xs)
     tmp_report = _json.dumps(report, indent=1)

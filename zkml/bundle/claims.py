@@ -9,6 +9,7 @@ fixed-point configuration, so a claim whose text disagrees with what was proved 
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,9 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
     compiled = store.load_compiled(bundle, manifest)
     zkey = store.check_file(bundle, manifest, store.ZKEY_FILE)
     vk_path = store.check_file(bundle, manifest, store.VK_FILE)
-    w, outs = witness(compiled, x, what)
+    committed = compiled.config.input_visibility == "committed"
+    salt = secrets.randbelow(R) if committed else 0
+    w, outs = witness(compiled, x, what, salt)
     pk = read_zkey(zkey)
     proof, public = prove(pk, ints_to_limbs(w), device=device, witness_name=what)
     outputs = []
@@ -49,15 +52,28 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
             "model_sha256": manifest["model"]["sha256"],
             "weights_sha256": manifest["model"]["weights_sha256"],
             "vk_sha256": store.sha256_file(vk_path),
-            "input": {"name": compiled.input_name, "shape": list(compiled.input_shape),
-                      "values": np.asarray(x, np.float64).ravel().tolist(), "visibility": compiled.config.input_visibility},
+            "input": _input_claim(compiled, x, public, committed),
             "outputs": outputs,
         },
         "proof": proof_to_json(proof),
         "public_signals": [str(v) for v in public],
     }
+    if committed:  # the opening stays with the prover: input and salt reproduce the commitment
+        opening = {"input": np.asarray(x, np.float64).ravel().tolist(), "salt": str(salt),
+                   "commitment": doc["claim"]["input"]["commitment"]}
+        write_atomic_text(Path(str(out_path) + ".opening.json"), json.dumps(opening) + "\n")
     write_atomic_text(out_path, json.dumps(doc, indent=1) + "\n")
     return doc
+
+
+def _input_claim(compiled, x, public: list[int], committed: bool) -> dict:
+    claim = {"name": compiled.input_name, "shape": list(compiled.input_shape),
+             "visibility": compiled.config.input_visibility}
+    if committed:
+        claim["commitment"] = str(public[-1])  # Poseidon(quantized input, salt), circomlib parameters
+    else:
+        claim["values"] = np.asarray(x, np.float64).ravel().tolist()
+    return claim
 
 
 def _load_proof(path: Path) -> dict:
@@ -93,7 +109,12 @@ def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
         if o.get("argmax") != int(np.argmax(vals)):
             raise FormatError(f"{path}: output '{meta['name']}' states argmax {o.get('argmax')}, its values give {int(np.argmax(vals))}")
         signals += [int(v) % R for v in q.astype(np.int64)]
-    if manifest["input"]["visibility"] == "public":
+    if manifest["input"]["visibility"] == "committed":
+        try:
+            signals.append(int(claim["input"]["commitment"]) % R)
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"{path}: claim input has no valid 'commitment'") from None
+    elif manifest["input"]["visibility"] == "public":
         inp = manifest["input"]
         cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"], "public")
         c = Compiled(None, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])

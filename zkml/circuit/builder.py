@@ -108,8 +108,11 @@ class CircuitBuilder:
     # --- wires --------------------------------------------------------------------------------
 
     def alloc(self, values, kind: int = PRIVATE) -> np.ndarray:
-        """New wires holding ``values`` (any shape); returns their indices in that shape."""
-        values = np.asarray(values, np.int64)
+        """New wires holding ``values`` (any shape); returns their indices in that shape.
+        Values are int64, or Python ints (object arrays) for full field elements (hashes)."""
+        values = np.asarray(values)
+        if values.dtype != object:
+            values = values.astype(np.int64)
         n = values.size
         wires = np.arange(self.n_wires, self.n_wires + n, dtype=np.int64).reshape(values.shape)
         self.n_wires += n
@@ -118,7 +121,9 @@ class CircuitBuilder:
         return wires
 
     def signal(self, values, kind: int = PRIVATE) -> Signal:
-        values = np.asarray(values, np.int64)
+        values = np.asarray(values)
+        if values.dtype != object:
+            values = values.astype(np.int64)
         wires = self.alloc(values, kind)
         return Signal(LC.of_wires(wires) if self.emit else None, values)
 
@@ -168,6 +173,8 @@ class CircuitBuilder:
     # --- output -------------------------------------------------------------------------------
 
     def witness_values(self) -> np.ndarray:
+        if any(v.dtype == object for v in self._values):
+            return np.concatenate([v.astype(object) for v in self._values])
         return np.concatenate(self._values)
 
     def _order(self) -> tuple[np.ndarray, dict[int, int]]:
@@ -184,7 +191,7 @@ class CircuitBuilder:
         vals = self.witness_values()
         out = [0] * len(vals)
         for old, v in enumerate(vals.tolist()):
-            out[new_index[old]] = v % R
+            out[new_index[old]] = int(v) % R
         return out
 
     def r1cs(self) -> R1CS:

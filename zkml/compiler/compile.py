@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zkml.circuit import fixedpoint
-from zkml.circuit.builder import PRIVATE, PUBLIC_INPUT, CircuitBuilder
+from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, CircuitBuilder, Signal
 from zkml.circuit.gadgets.range_check import range_check_signed
 from zkml.compiler.ops import OPS, Context, _check_bounds, normalize
 from zkml.compiler.qtensor import QTensor
@@ -24,7 +24,7 @@ SUPPORTED_OPS = set(OPS)
 class CompileConfig:
     frac_bits: int = 8  # activations: value = integer / 2^frac_bits
     weight_bits: int = 16  # significant bits kept of each weight tensor (per-tensor power-of-two scale)
-    input_visibility: str = "public"  # "public" or "private" (committed inputs arrive with Poseidon)
+    input_visibility: str = "public"  # "public": the input is public; "committed": a Poseidon commitment is
 
 
 @dataclass
@@ -87,8 +87,9 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input") -> np.ndarra
     return q
 
 
-def build(c: Compiled, xq: np.ndarray, emit: bool):
-    """Run the quantized graph on integer input xq; returns (builder, public output tensors)."""
+def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
+    """Run the quantized graph on integer input xq; returns (builder, public output tensors).
+    With a committed input, the input wires are private and Poseidon(input, salt) is public."""
     from zkml.compiler.ops import MAX_OP_TERMS
 
     if xq.size * c.input_bits > MAX_OP_TERMS:
@@ -96,9 +97,17 @@ def build(c: Compiled, xq: np.ndarray, emit: bool):
                         f"{xq.size * c.input_bits:,} range-check bits, more than a circuit can hold; use a smaller input")
     b = CircuitBuilder(emit=emit)
     cfg = c.config
+    if cfg.input_visibility not in ("public", "committed"):
+        raise ZkmlError(f"input visibility must be 'public' or 'committed', not {cfg.input_visibility!r}")
     kind = PUBLIC_INPUT if cfg.input_visibility == "public" else PRIVATE
-    x = b.signal(xq, kind)
+    x_wires = b.alloc(xq, kind)
+    x = Signal(LC.of_wires(x_wires) if emit else None, xq)
     range_check_signed(b, x.reshape(-1), c.input_bits)
+    if cfg.input_visibility == "committed":
+        from zkml.circuit.gadgets.poseidon import commit
+
+        cw, cv = commit(b, x_wires, xq, salt)
+        b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
     limit = 1 << (c.input_bits - 1)
     ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
@@ -135,10 +144,10 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     return c
 
 
-def witness(c: Compiled, x: np.ndarray, what: str = "input"):
+def witness(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):
     """(witness ints in circom order, output integers) for one real-valued input."""
     xq = quantize_input(c, x, what)
-    b, outs = build(c, xq, emit=False)
+    b, outs = build(c, xq, emit=False, salt=salt)
     return b.witness(), [t.values for t in outs]
 
 
