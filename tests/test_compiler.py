@@ -33,7 +33,7 @@ BACKEND_CASES = [
     "pytorch-converted/test_LeakyReLU", "pytorch-converted/test_LeakyReLU_with_negval",
     "pytorch-converted/test_Linear", "pytorch-converted/test_Linear_no_bias",
     "pytorch-converted/test_MaxPool2d",
-    "pytorch-converted/test_ReLU",
+    "pytorch-converted/test_ReLU", "pytorch-converted/test_Sigmoid", "pytorch-converted/test_Tanh",
     "pytorch-operator/test_operator_clip",
     "pytorch-operator/test_operator_flatten",
     "pytorch-operator/test_operator_permute2", "pytorch-operator/test_operator_view",
@@ -62,6 +62,24 @@ def test_op_against_onnx_stored_outputs(case):
     assert np.max(np.abs(got.ravel() - want.ravel())) <= tol
     w, _ = witness(c, x)
     c.r1cs.check_witness(w)
+
+
+def test_sigmoid_tanh_error_bound_is_stated_and_holds():
+    from zkml.compiler.ops import PWL, pwl_error
+
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    half, step = PWL["Sigmoid"]
+    bound = pwl_error(sig, -half, half, step)
+    assert bound < 0.005 and pwl_error(np.tanh, -PWL["Tanh"][0], PWL["Tanh"][0], PWL["Tanh"][1]) < 0.01
+    d = ONNX_DATA / "pytorch-converted" / "test_Sigmoid"
+    xs = _tensor(d / "test_data_set_0" / "input_0.pb")
+    c = compile_model(d / "model.onnx", xs[:, None] * 3)
+    grid = np.linspace(-3, 3, 101)
+    for v in grid[::10]:
+        x = np.full(xs[:1].shape, v)
+        got = forward(c, x)[0]
+        assert np.max(np.abs(got - sig(v))) <= bound + 2 ** -7  # interpolation + fixed-point rounding
+    assert c.output_transforms["_approximations"]
 
 
 def test_oversized_op_is_refused_with_its_size():
@@ -129,6 +147,16 @@ def test_bad_inputs(tmp_path):
         witness(c, np.array([1.0, np.nan, 0]))
     with pytest.raises(ZkmlError, match="outside the calibrated range"):
         witness(c, np.array([1e6, 0, 0]))
+
+
+def test_model_with_external_data(tmp_path):
+    """Weights in a side file, as exporters write large models: loaded, compiled, hashed."""
+    m = onnx.load(tiny_model(tmp_path))
+    onnx.save_model(m, tmp_path / "ext.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="ext.weights", size_threshold=0)
+    assert (tmp_path / "ext.weights").exists()
+    c = compile_model(tmp_path / "ext.onnx", np.array([[1.0, -2.0, 0.5]]))
+    assert np.allclose(forward(c, np.array([0.5, 0.5, 0.5]))[0], forward(compile_model(tiny_model(tmp_path), np.array([[1.0, -2.0, 0.5]])), np.array([0.5, 0.5, 0.5]))[0])
 
 
 def test_corrupt_onnx_file(tmp_path):

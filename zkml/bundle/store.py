@@ -29,6 +29,7 @@ R1CS_FILE = "circuit.r1cs"
 ZKEY_FILE = "circuit.zkey"
 VK_FILE = "verification_key.json"
 MANIFEST = "manifest.json"
+FIDELITY_FILE = "fidelity.json"
 
 
 def sha256_file(path) -> str:
@@ -77,9 +78,14 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
             "circuit": {"constraints": compiled.r1cs.n_constraints, "wires": compiled.r1cs.n_wires,
                         "public": compiled.r1cs.n_public},
             "nodes": compiled.stats,
+            "approximations": compiled.output_transforms.get("_approximations", {}),
             **extra,
         }
+        if "fidelity" in extra:
+            write_atomic_text(tmp / FIDELITY_FILE, json.dumps(extra["fidelity"], indent=1) + "\n")
         manifest["files"] = {MODEL_FILE: sha256_file(tmp / MODEL_FILE), R1CS_FILE: sha256_file(tmp / R1CS_FILE)}
+        if "fidelity" in extra:
+            manifest["files"][FIDELITY_FILE] = sha256_file(tmp / FIDELITY_FILE)
         for name in extra.get("extra_files", []):
             manifest["files"][name] = sha256_file(tmp / name)
         write_atomic_text(tmp / MANIFEST, json.dumps(manifest, indent=1) + "\n")

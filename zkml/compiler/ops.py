@@ -328,6 +328,75 @@ def _max_const(ctx, x: QTensor, c: int) -> QTensor:
     return QTensor(y.reshape(x.shape), x.frac, np.maximum(x.lo, c), np.maximum(x.hi, c))
 
 
+# --- smooth activations: piecewise-linear interpolation -----------------------------------------
+
+# Interpolation ranges and knot spacing: 33 knots each; constant outside the range.
+PWL = {"Sigmoid": (8.0, 0.5), "Tanh": (4.0, 0.25)}
+
+
+def pwl_error(fn, lo: float, hi: float, step: float) -> float:
+    """max |fn - its interpolation| over the real line (dense grid; tails are flat)."""
+    knots = np.arange(lo, hi + step / 2, step)
+    grid = np.linspace(lo - 4 * (hi - lo), hi + 4 * (hi - lo), 400_001)
+    approx = np.interp(grid, knots, fn(knots))
+    return float(np.max(np.abs(fn(grid) - approx)))
+
+
+def _pwl(ctx, node, x: QTensor, fn) -> QTensor:
+    """f(b_0) + sum_k (m_k - m_(k-1)) relu(x - b_k): exact interpolation of fn at the knots."""
+    half, step = PWL[node.op]
+    knots = np.arange(-half, half + step / 2, step)
+    kq = fixedpoint.quantize(knots, x.frac)
+    vals_at = fn(knots)
+    slopes = np.diff(vals_at) / np.diff(knots)
+    deltas = np.diff(np.concatenate([[0.0], slopes, [0.0]]))  # change of slope at each knot
+    wf = weight_frac(ctx, deltas)
+    dq = fixedpoint.quantize(deltas, wf)
+    n = x.values.size
+    flat = x.signal.reshape(-1)
+    acc_vals = np.zeros(n, np.int64)
+    acc_lc = None
+    lo = np.zeros(n, object)
+    hi = np.zeros(n, object)
+    for k, (bk, d) in enumerate(zip(kq, dq)):
+        if d == 0:
+            continue
+        shifted = QTensor(Signal(flat.lc - _const_lc(ctx, n, bk) if ctx.b.emit else None, flat.values - bk),
+                          x.frac, x.lo.ravel() - bk, x.hi.ravel() - bk)
+        r = op_relu(ctx, node, shifted)
+        acc_vals = acc_vals + int(d) * r.values
+        term = r.signal.lc.scale(int(d)) if ctx.b.emit else None
+        acc_lc = term if acc_lc is None else (acc_lc + term if ctx.b.emit else None)
+        lo = lo + np.minimum(int(d) * r.lo.astype(object), int(d) * r.hi.astype(object))
+        hi = hi + np.maximum(int(d) * r.lo.astype(object), int(d) * r.hi.astype(object))
+    # the constant f(b_0) at the accumulator's scale x.frac + wf
+    c0 = int(fixedpoint.quantize(np.array([vals_at[0]]), x.frac + wf)[0])
+    if ctx.b.emit:
+        from zkml.circuit.builder import LC
+
+        acc_lc = acc_lc + LC.constant(np.full(n, c0, np.int64))
+    t = QTensor(Signal(acc_lc, (acc_vals + c0).reshape(x.shape)), x.frac + wf,
+                (lo + c0).reshape(x.shape), (hi + c0).reshape(x.shape))
+    ctx.output_transforms.setdefault("_approximations", {})[node.name] = {
+        "op": node.op, "interpolation_error": pwl_error(fn, -half, half, step),
+        "knots": f"[-{half:g}, {half:g}] step {step:g}"}
+    return normalize(ctx, t)
+
+
+def _const_lc(ctx, n: int, value: int):
+    from zkml.circuit.builder import LC
+
+    return LC.constant(np.full(n, value, np.int64))
+
+
+def op_sigmoid(ctx, node, x):
+    return _pwl(ctx, node, x, lambda v: 1.0 / (1.0 + np.exp(-v)))
+
+
+def op_tanh(ctx, node, x):
+    return _pwl(ctx, node, x, np.tanh)
+
+
 # --- pooling ----------------------------------------------------------------------------------
 
 
@@ -453,7 +522,7 @@ OPS = {
     "Gemm": op_gemm, "MatMul": op_matmul, "Conv": op_conv, "BatchNormalization": op_batchnorm,
     "Add": op_add, "Sub": lambda c, n, x, y=None: op_add(c, n, x, y, sub=True),
     "Mul": op_mul, "Div": lambda c, n, x, y=None: op_mul(c, n, x, y, divide=True),
-    "Relu": op_relu, "LeakyRelu": op_leaky_relu, "Clip": op_clip,
+    "Relu": op_relu, "LeakyRelu": op_leaky_relu, "Clip": op_clip, "Sigmoid": op_sigmoid, "Tanh": op_tanh,
     "MaxPool": op_maxpool, "AveragePool": op_avgpool,
     "GlobalAveragePool": lambda c, n, x: op_avgpool(c, n, x, global_pool=True),
     "Flatten": op_reshape, "Reshape": op_reshape, "Squeeze": op_reshape, "Unsqueeze": op_reshape,
