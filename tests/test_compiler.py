@@ -217,7 +217,7 @@ def test_examples_end_to_end_and_tampering(cli_dir, name, cal, test):
     # a different claimed output (still on the grid, argmax consistent) must not verify
     forged = json.loads(json.dumps(doc))
     vals = forged["claim"]["outputs"][0]["values"]
-    vals[0] += 2 ** -forged_frac(bundle)
+    vals[-1] += 2 ** -forged_frac(bundle)  # the last logit: not a constant in any example
     forged["claim"]["outputs"][0]["argmax"] = int(np.argmax(vals))
     (cli_dir / "forged.json").write_text(json.dumps(forged))
     bad = run("verify", cli_dir / "forged.json")

@@ -110,3 +110,18 @@ def test_values_only_builder_matches_the_constraint_builder():
     assert values_only.n_constraints == full.n_constraints
     with pytest.raises(ValueError, match="emit=False"):
         values_only.r1cs()
+
+
+def test_packed_publication_soundness():
+    from zkml.circuit.packing import CAPACITY, layout, pack_values, publish_packed, widths
+
+    b = CircuitBuilder()
+    vals = np.array([-5, 0, 7, 100, -128, 127] * 20)
+    x = b.signal(vals)
+    lo, hi = np.full(vals.size, -128), np.full(vals.size, 127)
+    packed = publish_packed(b, x, lo, hi, PUBLIC_OUTPUT)
+    ws = widths(lo, hi)
+    assert len(packed) == len(layout(ws)) == -(-vals.size * 8 // CAPACITY)
+    assert packed == pack_values(vals, lo, ws)
+    r1cs, w = assert_every_mutation_fails(b)
+    assert r1cs.n_public == len(packed)

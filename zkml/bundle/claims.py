@@ -17,6 +17,7 @@ import numpy as np
 from zkml.circuit import fixedpoint
 from zkml.bundle import store
 from zkml.compiler.compile import quantize_input, witness
+from zkml.circuit.packing import pack_values, widths
 from zkml.crypto.bn254 import R, ints_to_limbs
 from zkml.errors import FormatError, ZkmlError
 from zkml.formats.binfile import write_atomic_text
@@ -108,7 +109,10 @@ def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
             raise FormatError(f"{path}: output '{meta['name']}' values are not on the circuit's fixed-point grid (2^-{meta['frac']})")
         if o.get("argmax") != int(np.argmax(vals)):
             raise FormatError(f"{path}: output '{meta['name']}' states argmax {o.get('argmax')}, its values give {int(np.argmax(vals))}")
-        signals += [int(v) % R for v in q.astype(np.int64)]
+        qi = q.astype(np.int64)
+        if (qi < np.array(meta["lo"])).any() or (qi > np.array(meta["hi"])).any():
+            raise FormatError(f"{path}: output '{meta['name']}' values lie outside what the circuit can produce")
+        signals += pack_values(qi, meta["lo"], widths(np.array(meta["lo"], dtype=object), np.array(meta["hi"], dtype=object)))
     if manifest["input"]["visibility"] == "committed":
         try:
             signals.append(int(claim["input"]["commitment"]) % R)
@@ -118,8 +122,10 @@ def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
         inp = manifest["input"]
         cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"], "public")
         c = Compiled(None, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])
-        xq = quantize_input(c, np.asarray(claim["input"]["values"], np.float64), f"{path}: claim input")
-        signals += [int(v) % R for v in xq.ravel()]
+        xq = quantize_input(c, np.asarray(claim["input"].get("values", []), np.float64), f"{path}: claim input")
+        limit = 1 << (c.input_bits - 1)
+        lo, hi = np.full(xq.size, -limit), np.full(xq.size, limit - 1)
+        signals += pack_values(xq.ravel(), lo, widths(lo, hi))
     return signals
 
 

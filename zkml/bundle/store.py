@@ -73,8 +73,9 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
                       "frac": compiled.input_frac,
                       "visibility": compiled.config.input_visibility},
-            "outputs": [{"name": n, "shape": list(s), "frac": f, "transform": compiled.output_transforms.get(n)}
-                        for n, s, f in compiled.outputs],
+            "outputs": [{"name": n, "shape": list(s), "frac": f, "transform": compiled.output_transforms.get(n),
+                         "lo": [int(v) for v in lo], "hi": [int(v) for v in hi]}
+                        for (n, s, f), (lo, hi) in zip(compiled.outputs, compiled.output_bounds)],
             "circuit": {"constraints": compiled.r1cs.n_constraints, "wires": compiled.r1cs.n_wires,
                         "public": compiled.r1cs.n_public},
             "nodes": compiled.stats,

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zkml.circuit import fixedpoint
-from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, CircuitBuilder, Signal
+from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, PUBLIC_OUTPUT, CircuitBuilder, Signal
 from zkml.circuit.gadgets.range_check import range_check_signed
+from zkml.circuit.packing import publish_packed
 from zkml.compiler.ops import OPS, Context, _check_bounds, normalize
 from zkml.compiler.qtensor import QTensor
 from zkml.errors import ZkmlError
@@ -38,6 +39,7 @@ class Compiled:
     r1cs: R1CS | None = None
     outputs: list = field(default_factory=list)  # (name, shape, frac)
     output_transforms: dict = field(default_factory=dict)
+    output_bounds: list = field(default_factory=list)  # per output: (lo, hi) lists, for packing
     stats: list = field(default_factory=list)
 
 
@@ -99,16 +101,17 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
     cfg = c.config
     if cfg.input_visibility not in ("public", "committed"):
         raise ZkmlError(f"input visibility must be 'public' or 'committed', not {cfg.input_visibility!r}")
-    kind = PUBLIC_INPUT if cfg.input_visibility == "public" else PRIVATE
-    x_wires = b.alloc(xq, kind)
+    x_wires = b.alloc(xq, PRIVATE)
     x = Signal(LC.of_wires(x_wires) if emit else None, xq)
     range_check_signed(b, x.reshape(-1), c.input_bits)
+    limit = 1 << (c.input_bits - 1)
     if cfg.input_visibility == "committed":
         from zkml.circuit.gadgets.poseidon import commit
 
         cw, cv = commit(b, x_wires, xq, salt)
         b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
-    limit = 1 << (c.input_bits - 1)
+    else:
+        publish_packed(b, x.reshape(-1), np.full(xq.size, -limit), np.full(xq.size, limit - 1), PUBLIC_INPUT)
     ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
@@ -123,8 +126,8 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
     outputs = []
     for name in c.graph.outputs:
         t = normalize(ctx, ctx.tensors[name])
-        pub = b.publish(t.signal.reshape(-1))
-        outputs.append(QTensor(pub.reshape(t.shape), t.frac, t.lo, t.hi))
+        publish_packed(b, t.signal.reshape(-1), t.lo, t.hi, PUBLIC_OUTPUT)
+        outputs.append(t)
     c.output_transforms = ctx.output_transforms
     c.stats = ctx.stats
     return b, outputs
@@ -141,6 +144,7 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     c.r1cs = b.r1cs()
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]
+    c.output_bounds = [(t.lo.ravel().tolist(), t.hi.ravel().tolist()) for t in outs]
     return c
 
 
