@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make install    venv with zkml[dev] + npm tools (snarkjs, circom2, solc-js, anvil) in node_modules"
-	@echo "make demo       compile a circuit, set it up, prove and verify (zkml and snarkjs)"
+	@echo "make demo       circom circuit and an ONNX model (digits CNN): set up, prove, verify"
 	@echo "make test       the default test suite (< 15 min, no GPU)"
 	@echo "make test-slow  the long tests (large circuits, snarkjs at 2^12+)"
 	@echo "make bench      benchmarks against snarkjs, tables in bench/results/"
@@ -40,6 +40,7 @@ bench: install
 	$(PY) -m pytest bench/test_engine_bench.py -q --benchmark-columns=min,mean,rounds \
 		--benchmark-json=bench/results/engine-micro.json
 	$(PY) bench/bench_groth16.py
+	$(PY) bench/bench_models.py
 
 clean:
 	rm -rf $(VENV) node_modules build demo-out

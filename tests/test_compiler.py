@@ -295,3 +295,23 @@ def test_committed_input_end_to_end(cli_dir, tmp_path):
     (tmp_path / "forged.json").write_text(json.dumps(doc))
     res = run("verify", tmp_path / "forged.json")
     assert res.exit_code == 1 and "INVALID" in res.output
+
+
+@pytest.mark.parametrize("model,data", [
+    ("skl2onnx_mlp_regressor.onnx", "skl2onnx_data.npz"),
+    ("torch_dynamo_cnn.onnx", "torch_dynamo_data.npz"),
+])
+def test_models_from_other_exporters(model, data):
+    """Files written by skl2onnx and torch's dynamo exporter (fixtures) compile and agree."""
+    import onnxruntime as ort
+
+    d = ROOT / "tests" / "fixtures" / "exporters"
+    xs = np.load(d / data)["x"]
+    c = compile_model(d / model, xs)
+    sess = ort.InferenceSession(str(d / model))
+    name = sess.get_inputs()[0].name
+    for x in xs[:5]:
+        ref = sess.run(None, {name: x[None].astype(np.float32)})[0].ravel()
+        assert np.max(np.abs(forward(c, x)[0].ravel() - ref)) <= 0.02 * max(1.0, np.abs(ref).max())
+    w, _ = witness(c, xs[0])
+    c.r1cs.check_witness(w)

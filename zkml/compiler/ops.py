@@ -509,6 +509,17 @@ def op_identity(ctx, node, x, *rest):
     return x
 
 
+_FLOAT_TYPES = {1, 10, 11, 16}  # float, float16, double, bfloat16
+
+
+def op_cast(ctx, node, x):
+    """Casts between float types change nothing in fixed point; others would change values."""
+    if node.attrs.get("to") not in _FLOAT_TYPES:
+        raise OpError(f"{ctx.graph.source}: Cast node '{node.name}' casts to type {node.attrs.get('to')}; "
+                      "only casts between float types are supported")
+    return x
+
+
 def op_output_only(ctx, node, x):
     """Softmax and ArgMax are monotone/derived: proved as the logits they are computed from and
     applied to the public outputs after verification."""
@@ -526,7 +537,7 @@ OPS = {
     "MaxPool": op_maxpool, "AveragePool": op_avgpool,
     "GlobalAveragePool": lambda c, n, x: op_avgpool(c, n, x, global_pool=True),
     "Flatten": op_reshape, "Reshape": op_reshape, "Squeeze": op_reshape, "Unsqueeze": op_reshape,
-    "Transpose": op_transpose, "Concat": op_concat, "Identity": op_identity, "Dropout": op_identity,
+    "Transpose": op_transpose, "Concat": op_concat, "Identity": op_identity, "Dropout": op_identity, "Cast": op_cast,
     "Softmax": op_output_only, "ArgMax": op_output_only,
 }
 
