@@ -229,8 +229,6 @@ _dir = click.Path(file_okay=False, path_type=Path)
 def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
                 input_visibility: str, force: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
-    import json as _json
-
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
     from zkml.compiler.fidelity import fidelity_report, load_dataset
@@ -242,12 +240,10 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
         c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility))
     with step("Measuring fidelity against onnxruntime"):
         report = fidelity_report(c, model, xs)
-    tmp_report = _json.dumps(report, indent=1)
     write_new_bundle(out, model, c, {"fidelity": report}, force)
     err.print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {c.r1cs.n_public} public signals; "
               f"argmax agreement {report['argmax_agreement']:.1%}, max |error| {report['max_abs_error']:.4g} "
               f"over {report['samples']} samples", highlight=False)
-    del tmp_report
     _summary(t0, [out / "circuit.r1cs"])
 
 

@@ -157,11 +157,10 @@ class CircuitBuilder:
             self.n_constraints += a.k if a is not None else 0
             return
         assert a.k == b.k == c.k, "constraint batches of different lengths"
-        if self.emit:
-            base = self.n_constraints
-            for name, lc in (("a", a), ("b", b), ("c", c)):
-                keep = lc.coeffs != 0
-                self._terms[name].append((lc.rows[keep] + base, lc.wires[keep], lc.coeffs[keep]))
+        base = self.n_constraints
+        for name, lc in (("a", a), ("b", b), ("c", c)):
+            keep = lc.coeffs != 0
+            self._terms[name].append((lc.rows[keep] + base, lc.wires[keep], lc.coeffs[keep]))
         self.n_constraints += a.k
 
     def enforce_linear(self, lc: LC) -> None:

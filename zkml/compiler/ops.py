@@ -290,7 +290,6 @@ def op_leaky_relu(ctx, node, x):
     alpha = float(node.attrs.get("alpha", 0.01))
     r = op_relu(ctx, node, x)
     # y = alpha * x + (1 - alpha) * relu(x), weights quantized, then one rescale
-    n = x.values.size
     wf = weight_frac(ctx, np.array([alpha, 1 - alpha]), per_element=True)
     a, c = fixedpoint.quantize(np.array([alpha, 1 - alpha]), wf)
     vals = a * x.values.ravel() + c * r.values.ravel()
@@ -300,7 +299,6 @@ def op_leaky_relu(ctx, node, x):
     if a < 0 or c < 0:
         raise OpError(f"{ctx.graph.source}: LeakyRelu node '{node.name}': alpha must be in [0, 1]")
     t = QTensor(Signal(lc, vals.reshape(x.shape)), x.frac + wf, lo.reshape(x.shape), hi.reshape(x.shape))
-    del n
     return normalize(ctx, t)
 
 
