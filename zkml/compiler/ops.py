@@ -15,7 +15,7 @@ from zkml.circuit import fixedpoint
 from zkml.circuit.builder import CircuitBuilder, Signal
 from zkml.circuit.gadgets.relu import maximum, relu
 from zkml.circuit.gadgets.rescale import rescale
-from zkml.compiler.qtensor import MAX_BITS, QTensor, interval_matmul
+from zkml.compiler.qtensor import MAX_BITS, QTensor
 from zkml.errors import ZkmlError
 from zkml.onnx_import.graph import Graph, Node
 

@@ -27,12 +27,3 @@ class QTensor:
     @property
     def values(self) -> np.ndarray:
         return self.signal.values
-
-
-def interval_matmul(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of w @ x for x in [lo, hi] elementwise (w integer, rows = outputs). Uses Python
-    ints via object arrays so the bound itself cannot overflow."""
-    wp = np.maximum(w, 0).astype(object)
-    wn = np.minimum(w, 0).astype(object)
-    lo_o, hi_o = lo.astype(object), hi.astype(object)
-    return wp @ lo_o + wn @ hi_o, wp @ hi_o + wn @ lo_o

@@ -93,6 +93,13 @@ class Reader:
     def bigint(self, n8: int) -> int:
         return int.from_bytes(self.take(n8), "little")
 
+    def field(self, expected: int, what: str) -> None:
+        """Read (u32 n8, n8-byte prime) and check they describe BN254's field ``expected``."""
+        n8 = self.u32()
+        if n8 != 32:
+            raise FormatError(f"{self.path}: field elements of {n8} bytes; BN254 needs 32")
+        check_prime(self.path, what, self.bigint(n8), expected)
+
     def limbs(self, count: int, per_item: int) -> np.ndarray:
         """``count`` items of ``per_item`` 32-byte field elements as a uint64 array."""
         raw = self.take(count * per_item * 32)

@@ -17,7 +17,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import G1_GENERATOR, G2_GENERATOR, Q, R, g1_to_array, g2_to_array, ints_to_limbs
 from zkml.errors import FormatError
-from zkml.formats.binfile import BinFile, Reader, check_prime, le, read_binfile, section_points, write_binfile
+from zkml.formats.binfile import BinFile, Reader, le, read_binfile, section_points, write_binfile
 
 
 class PtauSection(IntEnum):
@@ -103,10 +103,7 @@ class PowersOfTau:
 def read_ptau(path) -> PowersOfTau:
     f = read_binfile(path, b"ptau", (1,))
     h = Reader(f.section(PtauSection.HEADER, "header"), f.path, "header")
-    n8 = h.u32()
-    if n8 != 32:
-        raise FormatError(f"{f.path}: field elements of {n8} bytes; BN254 needs 32")
-    check_prime(f.path, "the field prime q", h.bigint(n8), Q)
+    h.field(Q, "the field prime q")
     power, ceremony_power = h.u32(), h.u32()
     if not 0 < power <= 28:
         raise FormatError(f"{f.path}: power {power} is outside 1..28")

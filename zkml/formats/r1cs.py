@@ -14,7 +14,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import R
 from zkml.errors import FormatError
-from zkml.formats.binfile import Reader, check_prime, le, read_binfile, write_binfile
+from zkml.formats.binfile import Reader, le, read_binfile, write_binfile
 from zkml.r1cs import R1CS, SparseMatrix
 
 _TERM = np.dtype([("wire", "<u4"), ("coef", "<u8", (4,))])  # 36 bytes, packed
@@ -30,10 +30,7 @@ def read_r1cs(path) -> R1CS:
     f = read_binfile(path, b"r1cs", (1,))
     p = f.path
     h = Reader(f.section(R1csSection.HEADER, "header"), p, "header")
-    n8 = h.u32()
-    if n8 != 32:
-        raise FormatError(f"{p}: field elements of {n8} bytes; BN254 needs 32")
-    check_prime(p, "the field prime", h.bigint(n8), R)
+    h.field(R, "the field prime")
     n_wires, n_pub_out, n_pub_in, n_prv_in = h.u32(), h.u32(), h.u32(), h.u32()
     n_labels, n_constraints = h.u64(), h.u32()
     if 1 + n_pub_out + n_pub_in + n_prv_in > n_wires:

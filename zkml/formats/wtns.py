@@ -10,7 +10,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import R
 from zkml.errors import FormatError
-from zkml.formats.binfile import Reader, check_prime, le, read_binfile, write_binfile
+from zkml.formats.binfile import Reader, le, read_binfile, write_binfile
 
 
 class WtnsSection(IntEnum):
@@ -22,10 +22,7 @@ def read_wtns(path) -> np.ndarray:
     """The witness as an (n, 4) uint64 array of standard-form values < r."""
     f = read_binfile(path, b"wtns", (2,))
     h = Reader(f.section(WtnsSection.HEADER, "header"), f.path, "header")
-    n8 = h.u32()
-    if n8 != 32:
-        raise FormatError(f"{f.path}: field elements of {n8} bytes; BN254 needs 32")
-    check_prime(f.path, "the field prime", h.bigint(n8), R)
+    h.field(R, "the field prime")
     n = h.u32()
     values = f.section(WtnsSection.VALUES, "values")
     if len(values) != 32 * n:

@@ -21,7 +21,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import Q, R, g1_from_array, g1_to_array, g2_from_array, g2_to_array, ints_to_limbs, limbs_to_ints
 from zkml.errors import FormatError
-from zkml.formats.binfile import Reader, check_prime, le, read_binfile, section_points, write_binfile
+from zkml.formats.binfile import Reader, le, read_binfile, section_points, write_binfile
 from zkml.groth16.data_structures import Contribution, ProvingKey
 
 _R2 = pow(2, 512, R)
@@ -52,10 +52,8 @@ def read_zkey(path) -> ProvingKey:
     if proto != GROTH16:
         raise FormatError(f"{p}: protocol {proto} is not Groth16 (1); PLONK/FFLONK keys are not supported")
     h = Reader(f.section(ZkeySection.GROTH16_HEADER, "Groth16 header"), p, "Groth16 header")
-    n8q = h.u32()
-    check_prime(p, "the base field prime q", h.bigint(n8q), Q)
-    n8r = h.u32()
-    check_prime(p, "the scalar field prime r", h.bigint(n8r), R)
+    h.field(Q, "the base field prime q")
+    h.field(R, "the scalar field prime r")
     n_vars, n_public, domain_size = h.u32(), h.u32(), h.u32()
     if domain_size & (domain_size - 1) or n_public + 1 > n_vars:
         raise FormatError(f"{p}: header is inconsistent (domain {domain_size}, {n_vars} signals, {n_public} public)")

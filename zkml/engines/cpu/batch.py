@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange  # noqa: F401 (used by the generated code)
 
 from zkml.engines.cpu.curve import *  # noqa: F401,F403
-from zkml.engines.cpu.field import _JIT
+from zkml.engines.cpu.field import _JIT  # noqa: F401
 
 _JITP = dict(cache=True, nogil=True, parallel=True)
 _CHUNK = 1024

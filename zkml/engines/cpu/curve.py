@@ -8,8 +8,8 @@ Affine points in arrays use the zkey layout: all-zero coordinates mean the ident
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+import numpy as np  # noqa: F401 (used by the generated code)
+from numba import njit  # noqa: F401
 
 from zkml.engines.cpu.field import *  # noqa: F401,F403 (the generated field functions)
 from zkml.engines.cpu.field import FQ2_ONE, FQ2_ZERO, FQ_ONE, FQ_ZERO, _JIT  # noqa: F401

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from zkml.crypto.bn254 import Q, R
-from zkml.engines.cpu.limbs import adc, mac, sbb
+from zkml.engines.cpu.limbs import adc, mac, sbb  # noqa: F401 (used by the generated code)
 
 _JIT = dict(cache=True, inline="never", nogil=True)
 
@@ -126,7 +126,7 @@ def _field_source(name: str, p: int) -> str:
         "",
         "@njit(**_JIT)",
         f"def {name}_pow(a, e):",
-        f"    \"\"\"a^e for e given as four uint64 limbs (standard form), square-and-multiply.\"\"\"",
+        "    \"\"\"a^e for e given as four uint64 limbs (standard form), square-and-multiply.\"\"\"",
         f"    acc = {P}_ONE",
         "    for li in range(3, -1, -1):",
         "        w = e[li]",

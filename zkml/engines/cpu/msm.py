@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from zkml.engines.cpu.curve import *  # noqa: F401,F403
-from zkml.engines.cpu.field import _JIT
+from zkml.engines.cpu.field import _JIT  # noqa: F401 (used by the generated code)
 
 _JITP = dict(cache=True, nogil=True, parallel=True)
 
