@@ -298,14 +298,35 @@ def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> 
     _summary(t0, [out])
 
 
+_rpc = click.option("--rpc", help="JSON-RPC URL of a node (default: the embedded in-process chain).")
+_key = click.option("--private-key-file", type=_existing,
+                    help="Signing key for --rpc (else the ZKML_PRIVATE_KEY environment variable); never printed.")
+
+
 @main.command("verify")
 @click.argument("proof_file", type=_existing)
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The bundle to verify against (default: the one named in the proof).")
-def bundle_verify_cmd(proof_file: Path, bundle: Path | None) -> None:
-    """Verify an inference proof file against its bundle's verifying key."""
+@click.option("--onchain", is_flag=True, help="Also verify with the Solidity verifier on an EVM chain.")
+@click.option("--address", help="Verifier address (default: the bundle's recorded deployment on that chain).")
+@_rpc
+@_key
+def bundle_verify_cmd(proof_file: Path, bundle: Path | None, onchain: bool, address: str | None,
+                      rpc: str | None, private_key_file: Path | None) -> None:
+    """Verify an inference proof file against its bundle's verifying key (and on chain)."""
     from zkml.bundle.claims import verify_inference
 
+    if onchain:
+        from zkml.evm.onchain import verify_onchain
+
+        with step("Verifying on chain"):
+            r = verify_onchain(proof_file, bundle, rpc, private_key_file, address)
+        where = f"chain {r['chain_id']} at {r['address']}"
+        if r["onchain"] and r["local"]:
+            out.print(f"[green]OK[/green]: verified on {where}, gas used {r['gas']:,}")
+            return
+        out.print(f"[red]INVALID[/red]: on {where} the verifier says {r['onchain']}, locally {r['local']}")
+        sys.exit(1)
     with step("Verifying"):
         ok, claim = verify_inference(proof_file, bundle)
     if ok:
@@ -314,6 +335,86 @@ def bundle_verify_cmd(proof_file: Path, bundle: Path | None) -> None:
         return
     out.print("[red]INVALID[/red]: the proof does not establish this claim")
     sys.exit(1)
+
+
+@main.command("contract")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def contract_cmd(bundle: Path) -> None:
+    """Generate and compile BUNDLE's Solidity verifier (Verifier.sol, verifier.json)."""
+    from zkml.evm.onchain import build_contract
+
+    t0 = time.perf_counter()
+    with step("Generating and compiling the verifier"):
+        art = build_contract(bundle)
+    err.print(f"{art['compiler']}, {(len(art['deployed_bytecode']) - 2) // 2} bytes deployed", highlight=False)
+    _summary(t0, [bundle / "Verifier.sol", bundle / "verifier.json"])
+
+
+@main.command("deploy")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_rpc
+@_key
+def deploy_cmd(bundle: Path, rpc: str | None, private_key_file: Path | None) -> None:
+    """Deploy BUNDLE's verifier; with --rpc the deployment is recorded in the bundle."""
+    from zkml.evm.onchain import deploy_bundle
+
+    with step("Deploying"):
+        d = deploy_bundle(bundle, rpc, private_key_file)
+    out.print(f"deployed on chain {d['chain_id']} at {d['address']} (tx {d['tx_hash']}, gas {d['gas_used']:,})")
+    if not rpc:
+        err.print("note: the embedded chain lives only for this command; use `zkml chain up` and --rpc to keep it")
+
+
+@main.command("calldata")
+@click.argument("proof_file", type=_existing)
+def calldata_cmd(proof_file: Path) -> None:
+    """Print verifyProof's arguments for PROOF_FILE (snarkjs generatecall format)."""
+    from zkml.evm.onchain import calldata
+
+    click.echo(calldata(proof_file))
+
+
+@main.group(cls=_Group)
+def chain() -> None:
+    """A local anvil devnet on 127.0.0.1 with its state kept in a data folder."""
+
+
+_data = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=".zkml-chain",
+                     show_default=True, help="Where the devnet keeps its state, log and dev key.")
+
+
+@chain.command("up")
+@_data
+@click.option("--port", default=8545, show_default=True)
+def chain_up(data_dir: Path, port: int) -> None:
+    """Start the devnet (or report the running one)."""
+    from zkml.evm import devnet
+
+    info = devnet.up(data_dir, port)
+    out.print(f"anvil on {info['rpc']} (chain {info['chain_id']}, pid {info['pid']}); "
+              f"a funded development key is in {data_dir / 'dev.key'} (for --private-key-file)")
+
+
+@chain.command("down")
+@_data
+def chain_down(data_dir: Path) -> None:
+    """Stop the devnet; its state stays in the data folder."""
+    from zkml.evm import devnet
+
+    out.print("stopped" if devnet.down(data_dir) else "not running")
+
+
+@chain.command("status")
+@_data
+def chain_status(data_dir: Path) -> None:
+    """Say whether the devnet runs (exit 1 when it does not)."""
+    from zkml.evm import devnet
+
+    info = devnet.status(data_dir)
+    if info is None:
+        out.print("not running")
+        sys.exit(1)
+    out.print(f"running: {info['rpc']} chain {info['chain_id']} pid {info['pid']}")
 
 
 @main.command("inspect")

@@ -51,13 +51,18 @@ def load_for_compile(path) -> Graph:
 
 
 def choose_input_frac(calibration: np.ndarray, frac: int) -> int:
-    """Fraction bits for the input: 8 significant bits of its least varying feature, at least
-    the activations' ``frac``, and at most what keeps the input within 31 bits."""
+    """Fraction bits for the input: the exact grid of the data when it has one (k <= 12), else
+    8 significant bits of its least varying feature, at least the activations' ``frac``, and at
+    most what keeps the input within 31 bits."""
     x = calibration.reshape(len(calibration), -1) if calibration.ndim > 1 else calibration[None]
     big = float(np.max(np.abs(x))) if x.size else 0.0
     if not big < 2.0**30:
         raise ZkmlError(f"calibration data reaches |x| = {big:.3g}; inputs must stay below 2^30 "
                         "(normalise the input, or check the data file)")
+    for k in range(0, 13):  # data already on a binary grid (pixels / 16, say) quantizes losslessly
+        scaled = x * (1 << k)
+        if np.array_equal(scaled, np.round(scaled)):
+            return k
     std = x.std(axis=0) if len(x) > 1 else np.abs(x[0])
     std = std[std > 0]
     f = frac if not std.size else max(frac, 8 - int(np.floor(np.log2(float(std.min())))))

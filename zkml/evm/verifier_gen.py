@@ -1,0 +1,52 @@
+"""Solidity source of a Groth16 verifier for one verifying key (template in verifier_contracts/).
+
+Public-input accumulation is unrolled: per input one ecMul (precompile 7) of a constant IC
+point and one ecAdd (precompile 6), results kept in memory; a failed precompile call makes the
+proof invalid rather than reverting, so every malformed input answers false.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zkml.groth16.data_structures import VerifyingKey
+
+TEMPLATE = Path(__file__).resolve().parent.parent.parent / "verifier_contracts" / "Groth16Verifier.sol.tmpl"
+
+
+def _ic_lines(vk: VerifyingKey) -> tuple[str, str]:
+    consts, acc = [], []
+    for i, p in enumerate(vk.ic):
+        x, y = p if p is not None else (0, 0)
+        consts.append(f"    uint256 constant IC{i}_X = {x};\n    uint256 constant IC{i}_Y = {y};")
+    for i in range(1, len(vk.ic)):
+        off = 32 * (i - 1)
+        acc.append(
+            f"            mstore(add(m, 64), IC{i}_X)\n"
+            f"            mstore(add(m, 96), IC{i}_Y)\n"
+            f"            mstore(add(m, 128), calldataload(add(input, {off})))\n"
+            f"            valid := and(valid, staticcall(gas(), 7, add(m, 64), 96, add(m, 64), 64))\n"
+            f"            valid := and(valid, staticcall(gas(), 6, m, 128, m, 64))"
+        )
+    return "\n".join(consts), "\n".join(acc)
+
+
+def generate_solidity(vk: VerifyingKey, contract_name: str = "Groth16Verifier") -> str:
+    if vk.n_public < 1:
+        raise ValueError("a verifier contract needs at least one public input")
+    src = TEMPLATE.read_text()
+    (bx0, bx1), (by0, by1) = vk.beta2
+    (gx0, gx1), (gy0, gy1) = vk.gamma2
+    (dx0, dx1), (dy0, dy1) = vk.delta2
+    consts, acc = _ic_lines(vk)
+    values = {
+        "CONTRACT_NAME": contract_name, "N_PUBLIC": str(vk.n_public),
+        "ALPHA_X": str(vk.alpha1[0]), "ALPHA_Y": str(vk.alpha1[1]),
+        "BETA_X1": str(bx1), "BETA_X0": str(bx0), "BETA_Y1": str(by1), "BETA_Y0": str(by0),
+        "GAMMA_X1": str(gx1), "GAMMA_X0": str(gx0), "GAMMA_Y1": str(gy1), "GAMMA_Y0": str(gy0),
+        "DELTA_X1": str(dx1), "DELTA_X0": str(dx0), "DELTA_Y1": str(dy1), "DELTA_Y0": str(dy0),
+        "IC_CONSTANTS": consts, "IC_ACCUMULATE": acc,
+    }
+    for k, v in values.items():
+        src = src.replace("{{" + k + "}}", v)
+    return src
