@@ -225,9 +225,12 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("--weight-bits", default=16, show_default=True, help="Significant bits kept of each weight tensor.")
 @click.option("--input-visibility", type=click.Choice(["public", "committed"]), default="public", show_default=True,
               help="public: the input is a public signal; committed: only its Poseidon commitment is.")
+@click.option("--public-signals", type=click.Choice(["packed", "hash"]), default="packed", show_default=True,
+              help="packed: outputs and public input packed into few field elements; hash: one Poseidon hash of "
+                   "them (cheapest on chain: one public input).")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
-                input_visibility: str, force: bool) -> None:
+                input_visibility: str, public_signals: str, force: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
@@ -237,7 +240,7 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     out = out or Path("circuits") / model.stem
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
-        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility))
+        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals))
     with step("Measuring fidelity against onnxruntime"):
         report = fidelity_report(c, model, xs)
     write_new_bundle(out, model, c, {"fidelity": report}, force)

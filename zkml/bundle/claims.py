@@ -53,7 +53,7 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
             "model_sha256": manifest["model"]["sha256"],
             "weights_sha256": manifest["model"]["weights_sha256"],
             "vk_sha256": store.sha256_file(vk_path),
-            "input": _input_claim(compiled, x, public, committed),
+            "input": _input_claim(compiled, x, _commitment(compiled, x, salt) if committed else None, committed),
             "outputs": outputs,
         },
         "proof": proof_to_json(proof),
@@ -67,14 +67,20 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
     return doc
 
 
-def _input_claim(compiled, x, public: list[int], committed: bool) -> dict:
+def _input_claim(compiled, x, commitment, committed: bool) -> dict:
     claim = {"name": compiled.input_name, "shape": list(compiled.input_shape),
              "visibility": compiled.config.input_visibility}
     if committed:
-        claim["commitment"] = str(public[-1])  # Poseidon(quantized input, salt), circomlib parameters
+        claim["commitment"] = str(commitment)  # Poseidon(quantized input, salt), circomlib parameters
     else:
         claim["values"] = np.asarray(x, np.float64).ravel().tolist()
     return claim
+
+
+def _commitment(compiled, x, salt: int) -> int:
+    from zkml.circuit.gadgets.poseidon import commitment_value
+
+    return commitment_value(quantize_input(compiled, x).ravel().tolist(), salt)
 
 
 def _load_proof(path: Path) -> dict:
@@ -93,7 +99,17 @@ def _load_proof(path: Path) -> dict:
 
 
 def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
-    """Public signals implied by the readable claim: outputs, then the input when public."""
+    """Public signals implied by the readable claim: outputs, then the input (its packed values
+    or its commitment); in "hash" mode the one Poseidon hash of those."""
+    signals = _claim_signals(manifest, claim, path)
+    if manifest["config"].get("public_signals", "packed") == "hash":
+        from zkml.circuit.gadgets.poseidon import chain_value
+
+        return [chain_value(signals)]
+    return signals
+
+
+def _claim_signals(manifest: dict, claim: dict, path: Path) -> list[int]:
     from zkml.compiler.compile import Compiled, CompileConfig
 
     signals = []

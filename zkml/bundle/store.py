@@ -69,7 +69,8 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
             "backend": "groth16",
             "curve": "bn254",
             "model": {"source": str(model_path), "sha256": sha256_file(model_path), "weights_sha256": weights_hash(model)},
-            "config": {"frac_bits": compiled.config.frac_bits, "weight_bits": compiled.config.weight_bits},
+            "config": {"frac_bits": compiled.config.frac_bits, "weight_bits": compiled.config.weight_bits,
+                       "public_signals": compiled.config.public_signals},
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
                       "frac": compiled.input_frac,
                       "visibility": compiled.config.input_visibility},
@@ -138,7 +139,7 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     model = check_file(bundle, manifest, MODEL_FILE)
     graph = load_for_compile(model)
     cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"],
-                        manifest["input"]["visibility"])
+                        manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"))
     inp = manifest["input"]
     c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]

@@ -47,13 +47,15 @@ def pack_values(values, lo, ws) -> list[int]:
     return out
 
 
-def publish_packed(b: CircuitBuilder, x: Signal, lo: np.ndarray, hi: np.ndarray, kind: int) -> list[int]:
-    """Public wires holding the packed values of x; returns their values."""
+def publish_packed(b: CircuitBuilder, x: Signal, lo: np.ndarray, hi: np.ndarray, kind: int) -> list[tuple[int, int]]:
+    """Wires (public for a public ``kind``) holding the packed values of x: [(wire, value)]."""
     flat_lo = np.asarray(lo, dtype=object).ravel()
     ws = widths(flat_lo, np.asarray(hi, dtype=object).ravel())
     packed = pack_values(x.values.ravel(), flat_lo, ws)
+    result = []
     for group, value in zip(layout(ws), packed):
         wire = int(b.alloc(np.array([value], dtype=object), kind)[0])
+        result.append((wire, value))
         if not b.emit:
             b.n_constraints += 1
             continue
@@ -65,4 +67,4 @@ def publish_packed(b: CircuitBuilder, x: Signal, lo: np.ndarray, hi: np.ndarray,
         lc = LC(np.zeros(len(part.rows), np.int64), part.wires, coeffs, 1)
         lc = lc + LC(np.array([0, 0], np.int64), np.array([0, wire], np.int64), np.array([const, -1], dtype=object), 1)
         b.enforce_linear(lc)
-    return packed
+    return result

@@ -26,6 +26,7 @@ class CompileConfig:
     frac_bits: int = 8  # activations: value = integer / 2^frac_bits
     weight_bits: int = 16  # significant bits kept of each weight tensor (per-tensor power-of-two scale)
     input_visibility: str = "public"  # "public": the input is public; "committed": a Poseidon commitment is
+    public_signals: str = "packed"  # "packed": packed values are public; "hash": one Poseidon hash of them
 
 
 @dataclass
@@ -110,13 +111,19 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
     x = Signal(LC.of_wires(x_wires) if emit else None, xq)
     range_check_signed(b, x.reshape(-1), c.input_bits)
     limit = 1 << (c.input_bits - 1)
+    hashed = cfg.public_signals == "hash"
+    in_kind, out_kind = (PRIVATE, PRIVATE) if hashed else (PUBLIC_INPUT, PUBLIC_OUTPUT)
+    public_parts: list[tuple[int, int]] = []  # (wire, value) of what the hash mode hashes
     if cfg.input_visibility == "committed":
         from zkml.circuit.gadgets.poseidon import commit
 
         cw, cv = commit(b, x_wires, xq, salt)
-        b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
+        if hashed:
+            public_parts.append((cw, cv))
+        else:
+            b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
     else:
-        publish_packed(b, x.reshape(-1), np.full(xq.size, -limit), np.full(xq.size, limit - 1), PUBLIC_INPUT)
+        public_parts += publish_packed(b, x.reshape(-1), np.full(xq.size, -limit), np.full(xq.size, limit - 1), in_kind)
     ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
@@ -129,10 +136,17 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
         ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
                               lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
     outputs = []
+    output_parts: list[tuple[int, int]] = []
     for name in c.graph.outputs:
         t = normalize(ctx, ctx.tensors[name])
-        publish_packed(b, t.signal.reshape(-1), t.lo, t.hi, PUBLIC_OUTPUT)
+        output_parts += publish_packed(b, t.signal.reshape(-1), t.lo, t.hi, out_kind)
         outputs.append(t)
+    if hashed:  # one public signal: Poseidon(packed outputs, then the input part)
+        from zkml.circuit.gadgets.poseidon import chain_hash
+
+        parts = output_parts + public_parts
+        hw, hv = chain_hash(b, [w for w, _ in parts], [v for _, v in parts])
+        b.publish(Signal(LC.of_wires(np.array([hw])) if emit else None, np.array([hv], dtype=object)), PUBLIC_OUTPUT)
     c.output_transforms = ctx.output_transforms
     c.stats = ctx.stats
     return b, outputs

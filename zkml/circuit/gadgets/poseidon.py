@@ -72,13 +72,18 @@ def hash_wires(b: CircuitBuilder, wires: list[int], values: list[int]) -> tuple[
     return state_w[0][0][0], state_v[0]
 
 
-def commitment_value(values: list[int], salt: int) -> int:
-    """The commitment ``commit`` enforces, computed outside the circuit."""
-    items = [int(v) % R for v in values] + [int(salt) % R]
+def chain_value(items: list[int]) -> int:
+    """Poseidon over any number of values: chain = H(chain, next 15 values), from chain = 0."""
     chain = 0
+    items = [int(v) % R for v in items]
     for i in range(0, len(items), CHUNK):
         chain = poseidon([chain] + items[i:i + CHUNK])
     return chain
+
+
+def commitment_value(values: list[int], salt: int) -> int:
+    """The commitment ``commit`` enforces, computed outside the circuit."""
+    return chain_value(list(values) + [salt])
 
 
 def commit(b: CircuitBuilder, wires: np.ndarray, values: np.ndarray, salt: int) -> tuple[int, int]:
@@ -86,6 +91,11 @@ def commit(b: CircuitBuilder, wires: np.ndarray, values: np.ndarray, salt: int) 
     salt_wire = int(b.alloc(np.array([int(salt) % R], dtype=object))[0])
     ws = [int(w) for w in np.asarray(wires).ravel()] + [salt_wire]
     vs = [int(v) % R for v in np.asarray(values).ravel()] + [int(salt) % R]
+    return chain_hash(b, ws, vs)
+
+
+def chain_hash(b: CircuitBuilder, ws: list[int], vs: list[int]) -> tuple[int, int]:
+    """(wire, value) of ``chain_value`` over the given wires."""
     chain_w, chain_v = None, 0
     for i in range(0, len(ws), CHUNK):
         if chain_w is None:
