@@ -119,7 +119,7 @@ def test_packed_publication_soundness():
     vals = np.array([-5, 0, 7, 100, -128, 127] * 20)
     x = b.signal(vals)
     lo, hi = np.full(vals.size, -128), np.full(vals.size, 127)
-    packed = publish_packed(b, x, lo, hi, PUBLIC_OUTPUT)
+    packed = [v for _, v in publish_packed(b, x, lo, hi, PUBLIC_OUTPUT)]
     ws = widths(lo, hi)
     assert len(packed) == len(layout(ws)) == -(-vals.size * 8 // CAPACITY)
     assert packed == pack_values(vals, lo, ws)
