@@ -41,6 +41,7 @@ bench: install
 		--benchmark-json=bench/results/engine-micro.json
 	$(PY) bench/bench_groth16.py
 	$(PY) bench/bench_models.py
+	$(PY) bench/bench_evm.py
 
 clean:
 	rm -rf $(VENV) node_modules build demo-out

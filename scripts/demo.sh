@@ -47,5 +47,8 @@ echo "== zkml prove: this committed model classified this input"
 zkml prove "$out/circuits/digits_cnn" -i "$out/digit.json" -o "$out/digit.proof.json"
 echo "== zkml verify"
 zkml verify "$out/digit.proof.json"
+echo "== zkml contract + verify --onchain: the same claim checked by the generated Solidity verifier (embedded EVM)"
+zkml contract "$out/circuits/digits_cnn"
+zkml verify "$out/digit.proof.json" --onchain
 zkml inspect "$out/circuits/digits_cnn"
 echo "demo finished: files in $out/"
