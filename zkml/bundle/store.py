@@ -73,6 +73,7 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
                        "public_signals": compiled.config.public_signals},
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
                       "frac": compiled.input_frac,
+                      "tensor_fracs": compiled.tensor_fracs,
                       "visibility": compiled.config.input_visibility},
             "outputs": [{"name": n, "shape": list(s), "frac": f, "transform": compiled.output_transforms.get(n),
                          "lo": [int(v) for v in lo], "hi": [int(v) for v in hi]}
@@ -141,6 +142,6 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"],
                         manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"))
     inp = manifest["input"]
-    c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])
+    c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"], inp.get("tensor_fracs", {}))
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
     return c

@@ -37,6 +37,7 @@ class Compiled:
     input_shape: tuple
     input_bits: int  # signed range check on the quantized input
     input_frac: int = 8  # the input's own scale (features can span many orders of magnitude)
+    tensor_fracs: dict = field(default_factory=dict)  # node output -> fraction bits from calibration
     r1cs: R1CS | None = None
     outputs: list = field(default_factory=list)  # (name, shape, frac)
     output_transforms: dict = field(default_factory=dict)
@@ -127,6 +128,7 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
     ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
+        ctx.frac = c.tensor_fracs.get(node.outputs[0], cfg.frac_bits)
         before = b.n_constraints
         args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
         if not args:
@@ -152,6 +154,46 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
     return b, outputs
 
 
+ACTIVATION_BITS = 16  # significant bits aimed at for each activation tensor's calibrated range
+MAX_EXTRA_FRAC = 8  # per-tensor scales stay within frac_bits .. frac_bits + 8
+
+
+def calibrated_fracs(path, graph: Graph, calibration: np.ndarray, frac_bits: int, limit: int = 200) -> dict:
+    """Fraction bits per node output from its float range on the calibration data (onnxruntime):
+    small-valued tensors get more fraction bits, never fewer than ``frac_bits``."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(path), load_external_data=True)
+    known = {o.name for o in model.graph.output}
+    for node in graph.nodes:
+        for o in node.outputs[:1]:
+            if o and o not in known:
+                model.graph.output.append(onnx.helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None))
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception:  # some exporters' graphs reject extra outputs: keep the global scale
+        return {}
+    name = sess.get_inputs()[0].name
+    names = [o.name for o in sess.get_outputs()]
+    peak = {n: 0.0 for n in names}
+    shape = tuple(graph.shapes[graph.inputs[0]])
+    try:
+        for x in np.asarray(calibration, np.float64)[:limit]:
+            for n, v in zip(names, sess.run(None, {name: x.reshape(shape).astype(np.float32)})):
+                v = np.asarray(v, np.float64)
+                if v.size:
+                    peak[n] = max(peak[n], float(np.max(np.abs(v))))
+    except Exception:  # e.g. a fixed batch of 2 in the file: keep the global scale
+        return {}
+    fracs = {}
+    for n, m in peak.items():
+        if m > 0:
+            f = ACTIVATION_BITS - 1 - int(np.ceil(np.log2(m * 1.25)))
+            fracs[n] = int(min(max(f, frac_bits), frac_bits + MAX_EXTRA_FRAC))
+    return fracs
+
+
 def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = None) -> Compiled:
     config = config or CompileConfig()
     graph = load_for_compile(path)
@@ -160,6 +202,7 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     calibration = np.asarray(calibration, np.float64)
     f_in = choose_input_frac(calibration, config.frac_bits)
     c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
+    c.tensor_fracs = calibrated_fracs(path, graph, calibration.reshape((-1,) + shape) if calibration.size % int(np.prod(shape)) == 0 else calibration, config.frac_bits)
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     c.r1cs = b.r1cs()
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]

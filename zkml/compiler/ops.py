@@ -54,7 +54,7 @@ def _check_bounds(ctx: Context, node: Node, t: QTensor) -> QTensor:
 
 
 def normalize(ctx: Context, t: QTensor) -> QTensor:
-    """Rescale a tensor carrying more fraction bits than activations back to ``ctx.frac``."""
+    """Rescale a tensor carrying more fraction bits than this node's output scale to ``ctx.frac``."""
     s = t.frac - ctx.frac
     if s <= 0:
         return t
