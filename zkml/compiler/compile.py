@@ -96,21 +96,45 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input") -> np.ndarra
     return q
 
 
-def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
-    """Run the quantized graph on integer input xq; returns (builder, public output tensors).
-    With a committed input, the input wires are private and Poseidon(input, salt) is public."""
+def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
+    """The input as range-checked private wires and the graph on them: (input wires, input
+    signal, normalized output tensors). Shared by inference and evaluation circuits."""
     from zkml.compiler.ops import MAX_OP_TERMS
 
     if xq.size * c.input_bits > MAX_OP_TERMS:
         raise ZkmlError(f"{c.graph.source}: input '{c.input_name}' of shape {tuple(xq.shape)} needs "
                         f"{xq.size * c.input_bits:,} range-check bits, more than a circuit can hold; use a smaller input")
-    b = CircuitBuilder(emit=emit)
+    cfg = c.config
+    x_wires = b.alloc(xq, PRIVATE)
+    x = Signal(LC.of_wires(x_wires) if b.emit else None, xq)
+    range_check_signed(b, x.reshape(-1), c.input_bits)
+    limit = 1 << (c.input_bits - 1)
+    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
+    ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
+    for node in c.graph.nodes:
+        ctx.frac = c.tensor_fracs.get(node.outputs[0], cfg.frac_bits)
+        before = b.n_constraints
+        args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
+        if not args:
+            raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) has no runtime input")
+        out = _check_bounds(ctx, node, OPS[node.op](ctx, node, *args))
+        ctx.tensors[node.outputs[0]] = out
+        ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
+                              lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
+    outputs = [normalize(ctx, ctx.tensors[name]) for name in c.graph.outputs]
+    c.output_transforms = ctx.output_transforms
+    c.stats = ctx.stats
+    return x_wires, x, outputs
+
+
+def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
+    """Run the quantized graph on integer input xq; returns (builder, public output tensors).
+    With a committed input, the input wires are private and Poseidon(input, salt) is public."""
     cfg = c.config
     if cfg.input_visibility not in ("public", "committed"):
         raise ZkmlError(f"input visibility must be 'public' or 'committed', not {cfg.input_visibility!r}")
-    x_wires = b.alloc(xq, PRIVATE)
-    x = Signal(LC.of_wires(x_wires) if emit else None, xq)
-    range_check_signed(b, x.reshape(-1), c.input_bits)
+    b = CircuitBuilder(emit=emit)
+    x_wires, x, outputs = run_graph(b, c, xq)
     limit = 1 << (c.input_bits - 1)
     hashed = cfg.public_signals == "hash"
     in_kind, out_kind = (PRIVATE, PRIVATE) if hashed else (PUBLIC_INPUT, PUBLIC_OUTPUT)
@@ -125,32 +149,15 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
             b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
     else:
         public_parts += publish_packed(b, x.reshape(-1), np.full(xq.size, -limit), np.full(xq.size, limit - 1), in_kind)
-    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
-    ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
-    for node in c.graph.nodes:
-        ctx.frac = c.tensor_fracs.get(node.outputs[0], cfg.frac_bits)
-        before = b.n_constraints
-        args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
-        if not args:
-            raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) has no runtime input")
-        out = _check_bounds(ctx, node, OPS[node.op](ctx, node, *args))
-        ctx.tensors[node.outputs[0]] = out
-        ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
-                              lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
-    outputs = []
     output_parts: list[tuple[int, int]] = []
-    for name in c.graph.outputs:
-        t = normalize(ctx, ctx.tensors[name])
+    for t in outputs:
         output_parts += publish_packed(b, t.signal.reshape(-1), t.lo, t.hi, out_kind)
-        outputs.append(t)
     if hashed:  # one public signal: Poseidon(packed outputs, then the input part)
         from zkml.circuit.gadgets.poseidon import chain_hash
 
         parts = output_parts + public_parts
         hw, hv = chain_hash(b, [w for w, _ in parts], [v for _, v in parts])
         b.publish(Signal(LC.of_wires(np.array([hw])) if emit else None, np.array([hv], dtype=object)), PUBLIC_OUTPUT)
-    c.output_transforms = ctx.output_transforms
-    c.stats = ctx.stats
     return b, outputs
 
 
