@@ -1,0 +1,93 @@
+"""AttestationRegistry on the embedded chain: access control, proofs checked inside the call,
+no record for failing proofs, unregistered or revoked models, or proofs replayed elsewhere."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from eth_utils import keccak
+
+from conftest import FIXTURES
+from zkml.cli import main
+from zkml.errors import ZkmlError
+from zkml.evm import chain as C
+from zkml.evm import registry as REG
+from zkml.evm.solc import compile_contract
+from zkml.evm.verifier_gen import generate_solidity
+from zkml.formats.snarkjs_json import read_vk
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    owner = C.connect()
+    other = C.Chain(owner.w3, owner.w3.eth.accounts[1], None, "embedded chain")
+    reg = REG.deploy_registry(owner)["address"]
+    verifiers = {}
+    for name, vk_path in (("A", FIXTURES / "verification_key.json"), ("B", None)):
+        if vk_path is None:  # a second key for the same circuit: another verifier
+            d = tmp_path_factory.mktemp("keyB")
+            r = CliRunner()
+            assert r.invoke(main, ["groth16", "setup", str(FIXTURES / "multiplier.r1cs"), str(d / "k.zkey"), "--dev"]).exit_code == 0
+            assert r.invoke(main, ["groth16", "export-vk", str(d / "k.zkey"), str(d / "vk.json")]).exit_code == 0
+            vk_path = d / "vk.json"
+        art = compile_contract(generate_solidity(read_vk(vk_path)), "Groth16Verifier")
+        verifiers[name] = C.deploy(owner, art["bytecode"], art["abi"])["address"]
+    proof = json.loads((FIXTURES / "proof.json").read_text())
+    args = C.proof_calldata(proof, [33])
+    return owner, other, reg, verifiers, args
+
+
+def mid(s: str) -> bytes:
+    return keccak(text=s)
+
+
+def test_register_submit_and_records(world):
+    owner, other, reg, verifiers, args = world
+    REG.register(owner, reg, mid("model-A"), verifiers["A"], b"\x01" * 32, 1, "ipfs://model-A")
+    with pytest.raises(ZkmlError, match="AlreadyRegistered"):
+        REG.register(other, reg, mid("model-A"), verifiers["A"], b"\x01" * 32, 1, "")
+    with pytest.raises(ZkmlError, match="NoVerifierCode"):
+        REG.register(owner, reg, mid("model-X"), "0x" + "22" * 20, b"\x00" * 32, 1, "")
+    att = REG.submit(other, reg, mid("model-A"), args)
+    rec = REG.attestations(owner, reg)[att]
+    assert bytes.fromhex(rec["claim_hash"].removeprefix("0x")) == keccak((33).to_bytes(32, "big"))
+    assert rec["submitter"] == other.sender and not rec["revoked"]
+
+
+def test_failing_or_misdirected_proofs_are_never_recorded(world):
+    owner, other, reg, verifiers, args = world
+    a, b, c, inp = args
+    before = len(REG.attestations(owner, reg))
+    with pytest.raises(ZkmlError, match="ProofRejected"):
+        REG.submit(owner, reg, mid("model-A"), (a, b, c, [34]))  # wrong public input
+    with pytest.raises(ZkmlError, match="UnknownModel"):
+        REG.submit(owner, reg, mid("never-registered"), args)
+    with pytest.raises(ZkmlError, match="WrongPublicInputCount"):
+        REG.submit(owner, reg, mid("model-A"), (a, b, c, [33, 1]))
+    REG.register(owner, reg, mid("model-B"), verifiers["B"], b"\x02" * 32, 1, "")
+    with pytest.raises(ZkmlError, match="ProofRejected"):  # a proof for model A replayed under model B
+        REG.submit(owner, reg, mid("model-B"), args)
+    assert len(REG.attestations(owner, reg)) == before
+
+
+def test_only_owners_revoke(world):
+    owner, other, reg, verifiers, args = world
+    REG.register(owner, reg, mid("model-C"), verifiers["A"], b"\x03" * 32, 1, "")
+    att = REG.submit(owner, reg, mid("model-C"), args)
+    with pytest.raises(ZkmlError, match="NotOwner"):
+        REG.revoke_attestation(other, reg, att)
+    REG.revoke_attestation(owner, reg, att)
+    assert REG.attestations(owner, reg)[att]["revoked"]
+    with pytest.raises(ZkmlError, match="NotOwner"):
+        REG.revoke_model(other, reg, mid("model-C"))
+    REG.revoke_model(owner, reg, mid("model-C"))
+    with pytest.raises(ZkmlError, match="ModelIsRevoked"):
+        REG.submit(owner, reg, mid("model-C"), args)
+
+
+def test_registry_address_with_other_code(world):
+    owner, _, _, verifiers, _ = world
+    with pytest.raises(ZkmlError):
+        REG.attestations(owner, verifiers["A"])  # a verifier is not a registry
+    with pytest.raises(ZkmlError, match="no contract"):
+        REG.attestations(owner, "0x" + "33" * 20)
