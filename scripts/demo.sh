@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job, end to end on a small circom circuit: compile with circom2, make the witness,
-# set up keys with zkml, prove with zkml, verify with zkml and with snarkjs.
+# The main job, end to end: a small circom circuit (circom2 compiles, zkml proves, snarkjs
+# checks and vice versa); the digits CNN compiled from ONNX, proved, verified locally and on the
+# embedded EVM; then the attestation story (scripts/story.py): owner, auditor, insurer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"
@@ -51,4 +52,7 @@ echo "== zkml contract + verify --onchain: the same claim checked by the generat
 zkml contract "$out/circuits/digits_cnn"
 zkml verify "$out/digit.proof.json" --onchain
 zkml inspect "$out/circuits/digits_cnn"
+echo
+echo "== attestations: the model owner, the auditor and the insurer, on one embedded chain"
+python scripts/story.py "$out"
 echo "demo finished: files in $out/"

@@ -41,17 +41,29 @@ def mid(s: str) -> bytes:
     return keccak(text=s)
 
 
+def reg_model(chain, reg, name, verifier, vk_hash=b"\x01" * 32, n_public=1) -> int:
+    REG.register(chain, reg, mid(name), f"file:///models/{name}")
+    return REG.add_verifier(chain, reg, mid(name), verifier, vk_hash, n_public, "inference", "")
+
+
 def test_register_submit_and_records(world):
     owner, other, reg, verifiers, args = world
-    REG.register(owner, reg, mid("model-A"), verifiers["A"], b"\x01" * 32, 1, "ipfs://model-A")
+    assert reg_model(owner, reg, "model-A", verifiers["A"]) == 0
     with pytest.raises(ZkmlError, match="AlreadyRegistered"):
-        REG.register(other, reg, mid("model-A"), verifiers["A"], b"\x01" * 32, 1, "")
+        REG.register(other, reg, mid("model-A"), "")
+    with pytest.raises(ZkmlError, match="NotOwner"):  # only the owner adds verifiers
+        REG.add_verifier(other, reg, mid("model-A"), verifiers["B"], b"\x00" * 32, 1, "inference", "")
+    with pytest.raises(ZkmlError, match="UnknownModel"):
+        REG.add_verifier(owner, reg, mid("model-X"), verifiers["A"], b"\x00" * 32, 1, "inference", "")
     with pytest.raises(ZkmlError, match="NoVerifierCode"):
-        REG.register(owner, reg, mid("model-X"), "0x" + "22" * 20, b"\x00" * 32, 1, "")
-    att = REG.submit(other, reg, mid("model-A"), args)
+        REG.add_verifier(owner, reg, mid("model-A"), "0x" + "22" * 20, b"\x00" * 32, 1, "inference", "")
+    att, tx = REG.submit(other, reg, mid("model-A"), 0, args)
     rec = REG.attestations(owner, reg)[att]
-    assert bytes.fromhex(rec["claim_hash"].removeprefix("0x")) == keccak((33).to_bytes(32, "big"))
-    assert rec["submitter"] == other.sender and not rec["revoked"]
+    assert rec["claim_hash"] == "0x" + keccak((33).to_bytes(32, "big")).hex()
+    assert rec["submitter"] == other.sender and not rec["revoked"] and rec["verifier_index"] == 0
+    m = REG.model(owner, reg, mid("model-A"))
+    assert m["owner"] == owner.sender and m["verifiers"][0]["address"] == verifiers["A"]
+    assert REG.model(owner, reg, mid("nobody")) is None
 
 
 def test_failing_or_misdirected_proofs_are_never_recorded(world):
@@ -59,35 +71,44 @@ def test_failing_or_misdirected_proofs_are_never_recorded(world):
     a, b, c, inp = args
     before = len(REG.attestations(owner, reg))
     with pytest.raises(ZkmlError, match="ProofRejected"):
-        REG.submit(owner, reg, mid("model-A"), (a, b, c, [34]))  # wrong public input
+        REG.submit(owner, reg, mid("model-A"), 0, (a, b, c, [34]))  # wrong public input
+    with pytest.raises(ZkmlError, match="ProofRejected"):  # a tampered proof point
+        REG.submit(owner, reg, mid("model-A"), 0, ([a[0], a[1] + 1], b, c, inp))
     with pytest.raises(ZkmlError, match="UnknownModel"):
-        REG.submit(owner, reg, mid("never-registered"), args)
+        REG.submit(owner, reg, mid("never-registered"), 0, args)
+    with pytest.raises(ZkmlError, match="UnknownVerifier"):
+        REG.submit(owner, reg, mid("model-A"), 5, args)
     with pytest.raises(ZkmlError, match="WrongPublicInputCount"):
-        REG.submit(owner, reg, mid("model-A"), (a, b, c, [33, 1]))
-    REG.register(owner, reg, mid("model-B"), verifiers["B"], b"\x02" * 32, 1, "")
+        REG.submit(owner, reg, mid("model-A"), 0, (a, b, c, [33, 1]))
+    reg_model(owner, reg, "model-B", verifiers["B"], b"\x02" * 32)
     with pytest.raises(ZkmlError, match="ProofRejected"):  # a proof for model A replayed under model B
-        REG.submit(owner, reg, mid("model-B"), args)
+        REG.submit(owner, reg, mid("model-B"), 0, args)
     assert len(REG.attestations(owner, reg)) == before
 
 
 def test_only_owners_revoke(world):
     owner, other, reg, verifiers, args = world
-    REG.register(owner, reg, mid("model-C"), verifiers["A"], b"\x03" * 32, 1, "")
-    att = REG.submit(owner, reg, mid("model-C"), args)
+    reg_model(owner, reg, "model-C", verifiers["A"], b"\x03" * 32)
+    att, _ = REG.submit(owner, reg, mid("model-C"), 0, args)
     with pytest.raises(ZkmlError, match="NotOwner"):
         REG.revoke_attestation(other, reg, att)
+    with pytest.raises(ZkmlError, match="UnknownAttestation"):
+        REG.revoke_attestation(owner, reg, 10_000)
     REG.revoke_attestation(owner, reg, att)
     assert REG.attestations(owner, reg)[att]["revoked"]
     with pytest.raises(ZkmlError, match="NotOwner"):
         REG.revoke_model(other, reg, mid("model-C"))
     REG.revoke_model(owner, reg, mid("model-C"))
+    assert REG.model(owner, reg, mid("model-C"))["revoked"]
     with pytest.raises(ZkmlError, match="ModelIsRevoked"):
-        REG.submit(owner, reg, mid("model-C"), args)
+        REG.submit(owner, reg, mid("model-C"), 0, args)
+    with pytest.raises(ZkmlError, match="ModelIsRevoked"):
+        REG.add_verifier(owner, reg, mid("model-C"), verifiers["A"], b"\x00" * 32, 1, "inference", "")
 
 
 def test_registry_address_with_other_code(world):
     owner, _, _, verifiers, _ = world
-    with pytest.raises(ZkmlError):
+    with pytest.raises(ZkmlError, match="not an AttestationRegistry"):
         REG.attestations(owner, verifiers["A"])  # a verifier is not a registry
     with pytest.raises(ZkmlError, match="no contract"):
         REG.attestations(owner, "0x" + "33" * 20)

@@ -1,23 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
-// zkml's attestation registry: models are registered by their owners together with the address
-// of their Groth16 verifier; an attestation is recorded only if its proof verifies through that
-// verifier inside the same call. The recorded claim hash is keccak256 of the public inputs, so a
-// proof binds exactly one claim, and a proof replayed under another model id meets another
-// verifier and fails.
+// zkml's attestation registry: models are registered by their owners, who add the Groth16
+// verifiers of the circuits that prove claims about them; an attestation is recorded only if its
+// proof verifies through one of those verifiers inside the same call. The recorded claim hash is
+// keccak256 of the public inputs, so a proof binds exactly one claim, and a proof replayed under
+// another model id meets another verifier and fails.
 pragma solidity ^0.8.20;
 
 contract AttestationRegistry {
-    struct Model {
-        address owner;
+    /// One Groth16 verifier of a model: a model has one per circuit that proves claims about it
+    /// (inference, an evaluation over N samples, ...). vkURI says where its verifying key is
+    /// published, so anyone can regenerate the verifier and compare its code.
+    struct Verifier {
         address verifier;
         bytes32 vkHash;
         uint32 nPublic;
+        string kind;
+        string vkURI;
+    }
+
+    struct Model {
+        address owner;
         bool revoked;
         string metadataURI;
+        Verifier[] verifiers;
     }
 
     struct Attestation {
         bytes32 modelId;
+        uint32 verifierIndex;
         bytes32 claimHash;
         address submitter;
         uint64 blockNumber;
@@ -25,10 +35,11 @@ contract AttestationRegistry {
         bool revoked;
     }
 
-    mapping(bytes32 => Model) public models;
+    mapping(bytes32 => Model) internal _models;
     Attestation[] public attestations;
 
-    event ModelRegistered(bytes32 indexed modelId, address indexed owner, address verifier, bytes32 vkHash, string metadataURI);
+    event ModelRegistered(bytes32 indexed modelId, address indexed owner, string metadataURI);
+    event VerifierAdded(bytes32 indexed modelId, uint256 index, address verifier, bytes32 vkHash, string kind, string vkURI);
     event ModelRevoked(bytes32 indexed modelId);
     event AttestationRecorded(uint256 indexed id, bytes32 indexed modelId, bytes32 claimHash, address indexed submitter);
     event AttestationRevoked(uint256 indexed id);
@@ -36,49 +47,101 @@ contract AttestationRegistry {
     error NotOwner();
     error AlreadyRegistered();
     error UnknownModel();
+    error UnknownVerifier();
+    error UnknownAttestation();
     error ModelIsRevoked();
     error WrongPublicInputCount(uint256 expected, uint256 got);
     error ProofRejected();
     error NoVerifierCode();
 
-    function registerModel(bytes32 modelId, address verifier, bytes32 vkHash, uint32 nPublic, string calldata metadataURI) external {
-        if (models[modelId].owner != address(0)) revert AlreadyRegistered();
-        if (verifier.code.length == 0) revert NoVerifierCode();
-        models[modelId] = Model(msg.sender, verifier, vkHash, nPublic, false, metadataURI);
-        emit ModelRegistered(modelId, msg.sender, verifier, vkHash, metadataURI);
+    modifier onlyOwner(bytes32 modelId) {
+        address owner = _models[modelId].owner;
+        if (owner == address(0)) revert UnknownModel();
+        if (owner != msg.sender) revert NotOwner();
+        _;
     }
 
-    function revokeModel(bytes32 modelId) external {
-        Model storage m = models[modelId];
-        if (m.owner == address(0)) revert UnknownModel();
-        if (m.owner != msg.sender) revert NotOwner();
-        m.revoked = true;
+    /// The caller becomes the model's owner.
+    function registerModel(bytes32 modelId, string calldata metadataURI) external {
+        Model storage m = _models[modelId];
+        if (m.owner != address(0)) revert AlreadyRegistered();
+        m.owner = msg.sender;
+        m.metadataURI = metadataURI;
+        emit ModelRegistered(modelId, msg.sender, metadataURI);
+    }
+
+    function addVerifier(
+        bytes32 modelId,
+        address verifier,
+        bytes32 vkHash,
+        uint32 nPublic,
+        string calldata kind,
+        string calldata vkURI
+    ) external onlyOwner(modelId) returns (uint256 index) {
+        if (verifier.code.length == 0) revert NoVerifierCode();
+        Model storage m = _models[modelId];
+        if (m.revoked) revert ModelIsRevoked();
+        m.verifiers.push(Verifier(verifier, vkHash, nPublic, kind, vkURI));
+        index = m.verifiers.length - 1;
+        emit VerifierAdded(modelId, index, verifier, vkHash, kind, vkURI);
+    }
+
+    function revokeModel(bytes32 modelId) external onlyOwner(modelId) {
+        _models[modelId].revoked = true;
         emit ModelRevoked(modelId);
     }
 
+    function models(bytes32 modelId) external view returns (address owner, bool revoked, string memory metadataURI, uint256 verifierCount) {
+        Model storage m = _models[modelId];
+        return (m.owner, m.revoked, m.metadataURI, m.verifiers.length);
+    }
+
+    function verifierOf(bytes32 modelId, uint256 index) external view returns (Verifier memory) {
+        Model storage m = _models[modelId];
+        if (index >= m.verifiers.length) revert UnknownVerifier();
+        return m.verifiers[index];
+    }
+
+    /// Records the claim only if the proof verifies through the model's verifier in this call.
     function submitAttestation(
         bytes32 modelId,
+        uint32 verifierIndex,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
         uint256[] calldata publicInputs
     ) external returns (uint256 id) {
-        Model storage m = models[modelId];
+        Model storage m = _models[modelId];
         if (m.owner == address(0)) revert UnknownModel();
         if (m.revoked) revert ModelIsRevoked();
-        if (publicInputs.length != m.nPublic) revert WrongPublicInputCount(m.nPublic, publicInputs.length);
-        bytes memory call = abi.encodePacked(_selector(m.nPublic), a, b[0], b[1], c, publicInputs);
-        (bool ok, bytes memory ret) = m.verifier.staticcall(call);
+        if (verifierIndex >= m.verifiers.length) revert UnknownVerifier();
+        _verify(m.verifiers[verifierIndex], a, b, c, publicInputs);
+        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+    }
+
+    function _verify(
+        Verifier storage v,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[] calldata publicInputs
+    ) internal view {
+        if (publicInputs.length != v.nPublic) revert WrongPublicInputCount(v.nPublic, publicInputs.length);
+        bytes memory call = abi.encodePacked(_selector(v.nPublic), a, b[0], b[1], c, publicInputs);
+        (bool ok, bytes memory ret) = v.verifier.staticcall(call);
         if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert ProofRejected();
-        bytes32 claimHash = keccak256(abi.encodePacked(publicInputs));
-        attestations.push(Attestation(modelId, claimHash, msg.sender, uint64(block.number), uint64(block.timestamp), false));
+    }
+
+    function _record(bytes32 modelId, uint32 verifierIndex, bytes32 claimHash) internal returns (uint256 id) {
+        attestations.push(Attestation(modelId, verifierIndex, claimHash, msg.sender, uint64(block.number), uint64(block.timestamp), false));
         id = attestations.length - 1;
         emit AttestationRecorded(id, modelId, claimHash, msg.sender);
     }
 
     function revokeAttestation(uint256 id) external {
+        if (id >= attestations.length) revert UnknownAttestation();
         Attestation storage att = attestations[id];
-        if (models[att.modelId].owner != msg.sender) revert NotOwner();
+        if (_models[att.modelId].owner != msg.sender) revert NotOwner();
         att.revoked = true;
         emit AttestationRevoked(id);
     }

@@ -3,6 +3,7 @@ write files. User mistakes (``ZkmlError``) print one line and exit non-zero, no 
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
@@ -18,6 +19,10 @@ from zkml.errors import ZkmlError
 
 err = Console(stderr=True)
 out = Console()
+
+
+def out_print(message: str) -> None:
+    out.print(message, highlight=False, soft_wrap=True)
 
 
 class _Group(click.Group):
@@ -264,16 +269,10 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
     t0 = time.perf_counter()
     manifest = store.read_manifest(bundle)
     r1cs = read_r1cs(store.check_file(bundle, manifest, store.R1CS_FILE))
-    if ptau:
-        from zkml.formats.ptau import read_ptau
-        from zkml.groth16.contribute import contribute
-
-        with step("Computing keys from the powers of tau"):
-            pk = contribute(setup.setup_from_ptau(r1cs, read_ptau(ptau), str(ptau)), name="zkml setup")
-    else:
+    if not ptau:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
-        with step("Computing keys from a development tau"):
-            pk = setup.setup_from_secrets(r1cs, setup.DevTau.random())
+    with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
+        pk = store.make_keys(r1cs, ptau)
     write_zkey(bundle / store.ZKEY_FILE, pk)
     write_vk(bundle / store.VK_FILE, pk.verifying_key())
     store.record_files(bundle, manifest, [store.ZKEY_FILE, store.VK_FILE],
@@ -418,6 +417,231 @@ def chain_status(data_dir: Path) -> None:
         out.print("not running")
         sys.exit(1)
     out.print(f"running: {info['rpc']} chain {info['chain_id']} pid {info['pid']}")
+
+
+# --- attestations: owners, auditors, insurers ------------------------------------------------
+
+
+@main.group(cls=_Group)
+def attest() -> None:
+    """Attestations for model owners: inference, evaluate, keygen, sign, publish, revoke."""
+
+
+def _write_doc(path: Path, doc: dict) -> None:
+    from zkml.attest import document as D
+
+    D.write(path, doc)
+
+
+@attest.command("inference")
+@click.argument("proof_file", type=_existing)
+@click.option("-o", "--output", "out", type=_output, help="Default: PROOF_FILE with .attestation.json.")
+def attest_inference_cmd(proof_file: Path, out: Path | None) -> None:
+    """Turn a verified inference proof (from `zkml prove`) into an unsigned attestation."""
+    from zkml.attest.owner import from_inference_proof
+
+    out = out or proof_file.with_name(proof_file.name.removesuffix(".json") + ".attestation.json")
+    with step("Checking the proof"):
+        doc = from_inference_proof(proof_file)
+    _write_doc(out, doc)
+    out_s = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in doc["claim"]["outputs"])
+    out_print(f"attestation: model {doc['claim']['model_id'][:18]}… produced {out_s}; wrote {out}")
+
+
+@attest.command("evaluate")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", "-d", type=_existing, required=True, help="Labelled test set (.npz with 'x' and 'y').")
+@click.option("--k", "k", type=click.IntRange(0), help="Claim at least K right (default: as many as the model gets right).")
+@click.option("--samples", "-n", type=click.IntRange(1), help="Use the first N samples (default: all).")
+@click.option("--ptau", type=_existing, help="Phase-1 powers of tau for the evaluation keys; default: a development tau (insecure).")
+@click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
+@click.option("-o", "--output", "out", type=_output, default="evaluation.attestation.json", show_default=True)
+def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | None, ptau: Path | None,
+                        device: str, out: Path) -> None:
+    """Prove that BUNDLE's model gets at least K of N committed test samples right (one circuit);
+    writes an unsigned attestation and, beside it, the opening (salt) of the dataset commitment."""
+    import json
+
+    from zkml.attest.owner import from_evaluation
+    from zkml.bundle import store
+    from zkml.bundle.evaluation import load_labelled, prove_evaluation
+    from zkml.formats.binfile import write_atomic_text
+
+    t0 = time.perf_counter()
+    if k is None:
+        import numpy as np
+
+        from zkml.compiler.compile import forward
+
+        xs, ys = load_labelled(data)
+        n = samples or len(xs)
+        compiled = store.load_compiled(bundle)
+        with step(f"Running the circuit's arithmetic on {n} samples"):
+            k = sum(int(np.argmax(forward(compiled, x)[0]) == y) for x, y in zip(xs[:n], ys[:n]))
+        err.print(f"K = {k} (what the model gets right)", highlight=False)
+    with step("Proving the evaluation") as _:
+        result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device,
+                                           log=lambda m: err.print(m, highlight=False, soft_wrap=True))
+    doc = from_evaluation(result)
+    opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
+    write_atomic_text(opening_path, json.dumps(opening, indent=1) + "\n")
+    _write_doc(out, doc)
+    m = doc["claim"]["metric"]
+    out_print(f"attestation: model {doc['claim']['model_id'][:18]}… gets {m['correct']} of {m['n']} committed samples "
+              f"right (claim: at least {m['k']}); wrote {out}")
+    err.print(f"keep {opening_path} private: it opens the dataset commitment", highlight=False)
+    _summary(t0, [out])
+
+
+@attest.command("keygen")
+@click.argument("key_file", type=_output)
+def attest_keygen_cmd(key_file: Path) -> None:
+    """Write a new signing key to KEY_FILE (mode 0600) and print its address."""
+    from zkml.attest.owner import new_key_file
+
+    out_print(f"address {new_key_file(key_file)}; key in {key_file} (keep it private)")
+
+
+@attest.command("sign")
+@click.argument("attestation", type=_existing)
+@_key
+@click.option("-o", "--output", "out", type=_output, help="Default: sign ATTESTATION in place.")
+def attest_sign_cmd(attestation: Path, private_key_file: Path | None, out: Path | None) -> None:
+    """Sign ATTESTATION as the model owner (EIP-712 typed data)."""
+    from zkml.attest import document as D
+    from zkml.attest.owner import load_signing_key
+
+    doc = D.read(attestation)
+    doc = D.sign(doc, load_signing_key(private_key_file))
+    _write_doc(out or attestation, doc)
+    out_print(f"signed by {doc['signature']['signer']}")
+
+
+@attest.command("publish")
+@click.argument("attestation", type=_existing)
+@click.option("--registry", help="AttestationRegistry address (default: deploy a new registry).")
+@_rpc
+@_key
+def attest_publish_cmd(attestation: Path, registry: str | None, rpc: str | None, private_key_file: Path | None) -> None:
+    """Submit ATTESTATION's proof to a registry, which verifies it on chain before recording it;
+    registers the model and its verifier on first use. Writes the chain fields into ATTESTATION."""
+    from zkml.attest import document as D
+    from zkml.attest.owner import publish
+    from zkml.evm.chain import connect
+
+    doc = D.read(attestation)
+    chain = connect(rpc, private_key_file)
+    with step("Publishing"):
+        doc = publish(doc, chain, registry, log=lambda m: err.print(m, highlight=False, soft_wrap=True))
+    _write_doc(attestation, doc)
+    ch = doc["chain"]
+    out_print(f"recorded as attestation {ch['attestation_id']} in registry {ch['registry']} on chain {ch['chain_id']} "
+              f"(tx {ch['tx_hash']})")
+
+
+@attest.command("revoke")
+@click.argument("attestation", type=_existing)
+@_rpc
+@_key
+def attest_revoke_cmd(attestation: Path, rpc: str | None, private_key_file: Path | None) -> None:
+    """Revoke a published attestation (only the model's owner can)."""
+    from zkml.attest import document as D
+    from zkml.attest.owner import revoke
+    from zkml.evm.chain import connect
+
+    doc = D.read(attestation)
+    revoke(doc, connect(rpc, private_key_file))
+    out_print(f"attestation {doc['chain']['attestation_id']} revoked in registry {doc['chain']['registry']}")
+
+
+def _cannot_check(as_json: bool):
+    """Any failure to check becomes exit 2 (never a pass); with --json also a JSON verdict."""
+    from zkml.errors import CannotCheck
+
+    @contextmanager
+    def guard():
+        try:
+            yield
+        except ZkmlError as e:
+            if as_json:
+                click.echo(json.dumps({"verdict": "CANNOT CHECK", "error": str(e)}))
+            raise CannotCheck(str(e)) from None
+    return guard()
+
+
+@main.command("audit")
+@click.option("--registry", required=True, help="AttestationRegistry address.")
+@click.option("--model", help="Only this model id (0x…).")
+@click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its id).")
+@_rpc
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str | None, as_json: bool) -> None:
+    """Re-check every attestation in a registry: proof (py_ecc and on chain), claim hash,
+    verifying key and verifier bytecode, revocation, and optionally the ONNX file.
+    Exit 0 when every live attestation passes, 1 when one fails, 2 when the audit cannot run."""
+    from rich.table import Table
+
+    from zkml.attest.audit import audit
+    from zkml.evm.chain import connect
+
+    with _cannot_check(as_json):
+        chain = connect(rpc, read_only=True)
+        with step("Auditing"):
+            rows = audit(chain, registry, model, onnx_file)
+    failed = [r for r in rows if not r.ok]
+    if as_json:
+        click.echo(json.dumps({"registry": registry, "chain_id": chain.chain_id, "ok": not failed,
+                               "attestations": [r.as_json() for r in rows]}, indent=1))
+    else:
+        t = Table("id", "model", "kind", "block", "status", *(rows[0].checks if rows else []), title=f"registry {registry}")
+        out.print("checks: vk = the published key hashes to the registered vkHash; bytecode = the deployed verifier is "
+                  "the code compiled from that key; claim = the recorded hash of the public inputs; py_ecc / on chain = "
+                  "the proof verifies; onnx = the file hashes to the model id", highlight=False, soft_wrap=True)
+        for r in rows:
+            status = f"revoked: {r.revoked}" if r.revoked else ("[green]valid[/green]" if r.ok else "[red]FAILED[/red]")
+            t.add_row(str(r.attestation_id), r.model_id[:10] + "…", r.kind, str(r.block), status,
+                      *(("[green]ok[/green]" if v[0] else "[red]FAIL[/red]") for v in r.checks.values()))
+        out.print(t)
+        for r in failed:
+            for name, (ok, detail) in r.checks.items():
+                if not ok:
+                    out.print(f"attestation {r.attestation_id}: {name}: {detail}", highlight=False)
+        if not rows:
+            out.print("no attestations" + (" for this model" if model or onnx_file else ""))
+    if failed or not rows:
+        sys.exit(1)
+
+
+@main.command("check")
+@click.argument("attestation", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain.")
+@_rpc
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bool) -> None:
+    """Test ATTESTATION against an insurer's policy: PASS/FAIL per rule with the reason.
+    Exit 0 pass, 1 fail, 2 could not check (bad file, policy error, unreachable chain)."""
+    from zkml.attest import document as D
+    from zkml.attest.policy import check, read_policy
+    from zkml.evm.chain import connect
+
+    with _cannot_check(as_json):
+        policy = read_policy(policy_file)
+        doc = D.read(attestation)
+        chain = None
+        if policy.require_onchain and doc.get("chain"):
+            chain = connect(rpc, expect_chain_id=doc["chain"]["chain_id"] if rpc else None, read_only=True)
+        results = check(doc, policy, chain, where=str(attestation))
+    passed = all(ok for _, ok, _ in results)
+    if as_json:
+        click.echo(json.dumps({"verdict": "PASS" if passed else "FAIL", "attestation": str(attestation),
+                               "rules": [{"rule": r, "passed": ok, "reason": why} for r, ok, why in results]}, indent=1))
+    else:
+        for rule, ok, why in results:
+            out.print(f"{'[green]PASS[/green]' if ok else '[red]FAIL[/red]'}  {rule:9} {why}", highlight=False)
+        out.print(f"verdict: {'[green]PASS[/green]' if passed else '[red]FAIL[/red]'}")
+    if not passed:
+        sys.exit(1)
 
 
 @main.command("inspect")

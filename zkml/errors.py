@@ -17,3 +17,10 @@ class FormatError(ZkmlError):
 
 class UnsatisfiedWitness(ZkmlError):
     """The witness does not satisfy the R1CS (names the first failing constraint)."""
+
+
+class CannotCheck(ZkmlError):
+    """A check could not be carried out (unreadable input, unreachable chain): the verdict is
+    unknown, never a pass. Exit code 2."""
+
+    exit_code = 2

@@ -1,24 +1,30 @@
-"""The attestation document (schema ``zkml.attestation/v1``), its EIP-712 signature, and its
-validation on read.
+"""The attestation document (schema ``zkml.attestation/v1``): what it holds, its EIP-712
+signature, how it is checked against its own proof, and its validation on read.
 
     {
       "schema": "zkml.attestation/v1",
-      "claim": {"kind": "inference" | "evaluation", "model_id": "0x<32 bytes>",
-                "model_sha256": hex, "weights_sha256": hex,
-                "input_commitment" | "dataset_commitment": decimal string (or null),
-                "output": {...} | "metric": {"n": int, "k": int, "correct": int},
+      "claim": {"kind": "inference" | "evaluation",
+                "model_id": "0x<32 bytes>", "model_sha256": hex, "weights_sha256": hex,
+                inference:  "input": {"commitment": decimal | absent, "values": [...] | absent},
+                            "outputs": [{"name", "values", "argmax"}],
+                evaluation: "dataset": {"commitment": decimal, "n": int},
+                            "metric": {"name": "top1", "n": int, "k": int, "correct": int},
                 "claim_hash": "0x<32 bytes>"},
-      "proof": {<snarkjs proof.json>, "public_signals": [decimal strings]},
-      "chain": {"chain_id": int, "verifier": address, "registry": address,
-                "attestation_id": int, "tx_hash": hex} | null,
+      "circuit": {"vk_sha256": hex, "verifying_key": {snarkjs verification_key.json},
+                  "layout": {how the public signals encode the claim} | absent,
+                  "vk_path": where the key was read from (a hint, not signed)},
+      "proof": {snarkjs proof.json fields, "public_signals": [decimal strings]},
+      "chain": null | {"chain_id", "registry", "verifier", "verifier_index", "attestation_id", "tx_hash"},
       "issued_at": unix seconds,
-      "signature": {"signer": address, "value": hex} | null
+      "signature": null | {"signer": address, "value": 0x hex (65 bytes)}
     }
 
-model_id = sha256(model sha256 || weights sha256) (the commitment to the ONNX file and its
-weights); claim_hash = keccak256 of the public signals as 32-byte words, exactly what the
-registry records. The owner signs EIP-712 typed data {modelId, claimHash, kind, issuedAt} in the
-domain {name "zkml", version "1"}.
+model_id = sha256(model sha256 || weights sha256): the commitment to the ONNX file and its weights.
+claim_hash = keccak256 of the public signals as 32-byte words, exactly what the registry records.
+vk_sha256 = sha256 of the verifying key as canonical JSON (sorted keys, no spaces): the registry's
+vkHash. The owner signs the EIP-712 struct Attestation{modelId, claimHash, vkHash, kind, issuedAt}
+in the domain {name "zkml", version "1"}; the chain fields are not signed (the chain vouches for
+them itself).
 """
 
 from __future__ import annotations
@@ -45,18 +51,24 @@ def claim_hash(public_signals: list) -> str:
     return "0x" + keccak(b"".join(int(s).to_bytes(32, "big") for s in public_signals)).hex().removeprefix("0x")
 
 
+def vk_sha256(vk_json: dict) -> str:
+    return hashlib.sha256(json.dumps(vk_json, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _typed(doc: dict) -> dict:
     c = doc["claim"]
     return {
         "types": {
             "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}],
             "Attestation": [{"name": "modelId", "type": "bytes32"}, {"name": "claimHash", "type": "bytes32"},
-                            {"name": "kind", "type": "string"}, {"name": "issuedAt", "type": "uint256"}],
+                            {"name": "vkHash", "type": "bytes32"}, {"name": "kind", "type": "string"},
+                            {"name": "issuedAt", "type": "uint256"}],
         },
         "primaryType": "Attestation",
         "domain": {"name": "zkml", "version": "1"},
         "message": {"modelId": bytes.fromhex(c["model_id"][2:]), "claimHash": bytes.fromhex(c["claim_hash"][2:]),
-                    "kind": c["kind"], "issuedAt": int(doc["issued_at"])},
+                    "vkHash": bytes.fromhex(doc["circuit"]["vk_sha256"]), "kind": c["kind"],
+                    "issuedAt": int(doc["issued_at"])},
     }
 
 
@@ -69,7 +81,8 @@ def sign(doc: dict, key) -> dict:
 
 
 def recover_signer(doc: dict) -> str | None:
-    """The address that signed the document, or None when unsigned or the signature is invalid."""
+    """The address that signed the document, or None when unsigned or the signature is invalid
+    (a signature by one key presented as another's recovers to a third address, never the claimed one)."""
     from eth_account import Account
     from eth_account.messages import encode_typed_data
 
@@ -77,17 +90,58 @@ def recover_signer(doc: dict) -> str | None:
     if not sig:
         return None
     try:
-        return Account.recover_message(encode_typed_data(full_message=_typed(doc)), signature=sig["value"])
+        signer = Account.recover_message(encode_typed_data(full_message=_typed(doc)), signature=sig["value"])
     except Exception:
         return None
+    return signer if signer.lower() == str(sig.get("signer", "")).lower() else None
 
 
-def new_document(kind: str, claim: dict, proof: dict, public_signals: list[str]) -> dict:
+def new_document(kind: str, claim: dict, circuit: dict, proof: dict, public_signals: list) -> dict:
     doc = {"schema": SCHEMA, "claim": {"kind": kind, **claim, "claim_hash": claim_hash(public_signals)},
+           "circuit": circuit,
            "proof": {**proof, "public_signals": [str(s) for s in public_signals]},
            "chain": None, "issued_at": int(time.time()), "signature": None}
     validate(doc, "new attestation")
     return doc
+
+
+def claim_signals(doc: dict, where: str) -> list[int]:
+    """The public signals the readable claim implies: a claim whose text disagrees with what was
+    proved is caught here, without the bundle."""
+    c = doc["claim"]
+    if c["kind"] == "evaluation":
+        m, d = c["metric"], c["dataset"]
+        return [int(m["correct"]), int(m["n"]), int(m["k"]), int(d["commitment"])]
+    from zkml.bundle.claims import expected_public
+
+    layout = doc["circuit"].get("layout")
+    if not isinstance(layout, dict):
+        raise FormatError(f"{where}: circuit.layout is missing; it says how the outputs are encoded")
+    return expected_public(layout, c, Path(where))
+
+
+def check_proof(doc: dict, where: str) -> tuple[bool, str]:
+    """(valid, reason): the claim matches the public signals and the proof verifies (py_ecc)
+    under the document's verifying key."""
+    from zkml.formats.snarkjs_json import _g1, _g2, vk_from_json
+    from zkml.groth16.data_structures import Proof
+    from zkml.groth16.verifier import verify
+
+    public = [int(s) for s in doc["proof"]["public_signals"]]
+    try:
+        if claim_signals(doc, where) != public:
+            return False, "the claim's readable values do not match the proof's public signals"
+    except (KeyError, TypeError, ValueError) as e:
+        raise FormatError(f"{where}: claim is incomplete ({type(e).__name__}: {e})") from None
+    vk = vk_from_json(doc["circuit"]["verifying_key"], f"{where}: circuit.verifying_key")
+    p = doc["proof"]
+    proof = Proof(a=_g1(where, "proof.pi_a", p.get("pi_a")), b=_g2(where, "proof.pi_b", p.get("pi_b")),
+                  c=_g1(where, "proof.pi_c", p.get("pi_c")))
+    try:
+        ok = verify(vk, public, proof)
+    except FormatError as e:
+        return False, str(e)
+    return ok, "verifies under the document's verifying key" if ok else "the Groth16 proof does not verify"
 
 
 def _need(cond: bool, where: str, msg: str) -> None:
@@ -95,34 +149,61 @@ def _need(cond: bool, where: str, msg: str) -> None:
         raise FormatError(f"{where}: {msg}")
 
 
+def _hex(v, n: int) -> bool:
+    try:
+        return isinstance(v, str) and len(v) == n and bytes.fromhex(v) is not None
+    except ValueError:
+        return False
+
+
 def validate(doc, where: str) -> dict:
     """Check the document's structure against the schema; raise FormatError naming the field."""
     _need(isinstance(doc, dict), where, "an attestation must be a JSON object")
-    _need("schema" in doc, where, "field 'schema' is missing")
-    _need(doc["schema"] == SCHEMA, where, f"schema {doc['schema']!r} is not supported (expected {SCHEMA!r})")
-    for key in ("claim", "proof", "issued_at"):
+    _need("schema" in doc, where, "field 'schema' is missing; is this a zkml attestation?")
+    _need(doc["schema"] == SCHEMA, where, f"schema {doc['schema']!r} is not supported (this zkml reads {SCHEMA!r})")
+    for key in ("claim", "circuit", "proof", "issued_at"):
         _need(key in doc, where, f"field '{key}' is missing")
     c = doc["claim"]
     _need(isinstance(c, dict), where, "field 'claim' must be an object")
-    _need(c.get("kind") in KINDS, where, f"claim.kind must be one of {KINDS}, got {c.get('kind')!r}")
+    _need(c.get("kind") in KINDS, where, f"claim.kind must be one of {', '.join(KINDS)}, got {c.get('kind')!r}")
     for key in ("model_id", "claim_hash"):
         v = c.get(key)
-        _need(isinstance(v, str) and v.startswith("0x") and len(v) == 66, where, f"claim.{key} must be 0x and 32 bytes of hex")
+        _need(isinstance(v, str) and v.startswith("0x") and _hex(v[2:], 64), where, f"claim.{key} must be 0x and 32 bytes of hex")
     for key in ("model_sha256", "weights_sha256"):
-        _need(isinstance(c.get(key), str) and len(c[key]) == 64, where, f"claim.{key} must be a sha256 hex digest")
-    _need(c["model_id"] == model_id(c["model_sha256"], c["weights_sha256"]), where, "claim.model_id does not match the model and weights hashes")
+        _need(_hex(c.get(key), 64), where, f"claim.{key} must be a sha256 hex digest")
+    _need(c["model_id"] == model_id(c["model_sha256"], c["weights_sha256"]), where,
+          "claim.model_id does not match claim.model_sha256 and claim.weights_sha256")
+    if c["kind"] == "evaluation":
+        m, d = c.get("metric"), c.get("dataset")
+        _need(isinstance(m, dict) and all(isinstance(m.get(k), int) for k in ("n", "k", "correct")), where,
+              "claim.metric must hold integers n, k and correct")
+        _need(0 <= m["k"] <= m["correct"] <= m["n"], where, "claim.metric must have 0 <= k <= correct <= n")
+        _need(isinstance(d, dict) and isinstance(d.get("commitment"), str) and d["commitment"].isdigit(), where,
+              "claim.dataset.commitment must be a decimal string")
+    else:
+        _need(isinstance(c.get("outputs"), list) and isinstance(c.get("input"), dict), where,
+              "an inference claim holds 'input' (object) and 'outputs' (list)")
+    ci = doc["circuit"]
+    _need(isinstance(ci, dict) and isinstance(ci.get("verifying_key"), dict), where, "circuit.verifying_key must be an object")
+    _need(ci.get("vk_sha256") == vk_sha256(ci["verifying_key"]), where, "circuit.vk_sha256 does not match circuit.verifying_key")
     p = doc["proof"]
     _need(isinstance(p, dict) and all(k in p for k in ("pi_a", "pi_b", "pi_c", "public_signals")), where,
           "proof must hold pi_a, pi_b, pi_c and public_signals")
+    _need(isinstance(p["public_signals"], list) and all(isinstance(s, str) and s.isdigit() for s in p["public_signals"]),
+          where, "proof.public_signals must be a list of decimal strings")
     _need(c["claim_hash"] == claim_hash(p["public_signals"]), where, "claim.claim_hash does not match the proof's public signals")
-    _need(isinstance(doc["issued_at"], int), where, "issued_at must be an integer (unix seconds)")
-    if doc.get("chain") is not None:
-        ch = doc["chain"]
-        for key in ("chain_id", "verifier", "registry", "attestation_id", "tx_hash"):
+    _need(isinstance(doc["issued_at"], int) and not isinstance(doc["issued_at"], bool), where, "issued_at must be an integer (unix seconds)")
+    ch = doc.get("chain")
+    if ch is not None:
+        _need(isinstance(ch, dict), where, "chain must be an object or null")
+        for key in ("chain_id", "registry", "verifier", "verifier_index", "attestation_id", "tx_hash"):
             _need(key in ch, where, f"chain.{key} is missing")
-    if doc.get("signature") is not None:
-        _need(isinstance(doc["signature"], dict) and "signer" in doc["signature"] and "value" in doc["signature"], where,
-              "signature must hold signer and value")
+        for key in ("chain_id", "verifier_index", "attestation_id"):
+            _need(isinstance(ch[key], int), where, f"chain.{key} must be an integer")
+    sig = doc.get("signature")
+    if sig is not None:
+        _need(isinstance(sig, dict) and isinstance(sig.get("signer"), str) and isinstance(sig.get("value"), str), where,
+              "signature must hold signer and value (strings)")
     return doc
 
 
@@ -131,7 +212,7 @@ def read(path) -> dict:
         doc = json.loads(Path(path).read_text())
     except OSError as e:
         raise ZkmlError(f"{path}: cannot read ({e.strerror})") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise FormatError(f"{path}: not valid JSON ({e})") from None
     return validate(doc, str(path))
 

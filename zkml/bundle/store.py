@@ -145,3 +145,16 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"], inp.get("tensor_fracs", {}))
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
     return c
+
+
+def make_keys(r1cs, ptau: Path | None):
+    """Groth16 keys for a circuit: from a ceremony's .ptau plus one contribution, or (ptau None)
+    from a development tau, which is insecure and meant for tests and demos."""
+    from zkml.groth16 import setup
+
+    if ptau:
+        from zkml.formats.ptau import read_ptau
+        from zkml.groth16.contribute import contribute
+
+        return contribute(setup.setup_from_ptau(r1cs, read_ptau(ptau), str(ptau)), name="zkml setup")
+    return setup.setup_from_secrets(r1cs, setup.DevTau.random())

@@ -51,7 +51,7 @@ class Chain:
             raise ZkmlError(f"{self.name}: transaction failed: {msg.splitlines()[0][:200]}") from None
 
 
-def _load_key(private_key_file: Path | None):
+def load_key(private_key_file: Path | None, purpose: str = "--rpc"):
     from eth_account import Account
 
     if private_key_file:
@@ -62,21 +62,34 @@ def _load_key(private_key_file: Path | None):
     else:
         raw = os.environ.get(KEY_ENV, "").strip()
     if not raw:
-        raise ZkmlError(f"a signing key is needed for --rpc: pass --private-key-file FILE or set {KEY_ENV}")
+        raise ZkmlError(f"a signing key is needed for {purpose}: pass --private-key-file FILE or set {KEY_ENV}")
     try:
         return Account.from_key(raw)
     except Exception:
         raise ZkmlError("the private key is not a valid 32-byte hex key (its value is not shown)") from None
 
 
-def connect(rpc: str | None = None, private_key_file: Path | None = None, expect_chain_id: int | None = None) -> Chain:
+_embedded: Chain | None = None
+
+
+def embedded() -> Chain:
+    """The process's in-process chain: one per process, so commands run in one process (the
+    demo, tests) see each other's contracts; it vanishes when the process exits."""
+    global _embedded
+    if _embedded is None:
+        from web3 import EthereumTesterProvider, Web3
+
+        w3 = Web3(EthereumTesterProvider())
+        _embedded = Chain(w3, w3.eth.accounts[0], None, "embedded chain")
+    return _embedded
+
+
+def connect(rpc: str | None = None, private_key_file: Path | None = None, expect_chain_id: int | None = None,
+            read_only: bool = False) -> Chain:
     from web3 import Web3
 
     if rpc is None:
-        from web3 import EthereumTesterProvider
-
-        w3 = Web3(EthereumTesterProvider())
-        return Chain(w3, w3.eth.accounts[0], None, "embedded chain")
+        return embedded()
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": RPC_TIMEOUT_S}))
     try:
         chain_id = int(w3.eth.chain_id)
@@ -84,7 +97,9 @@ def connect(rpc: str | None = None, private_key_file: Path | None = None, expect
         raise ZkmlError(f"cannot reach the JSON-RPC node at {rpc} ({type(e).__name__}); is it running? (`zkml chain up` starts a local one)") from None
     if expect_chain_id is not None and chain_id != expect_chain_id:
         raise ZkmlError(f"{rpc} is chain {chain_id}, but the deployment was recorded on chain {expect_chain_id}; use the right --rpc")
-    key = _load_key(private_key_file)
+    if read_only and private_key_file is None and not os.environ.get(KEY_ENV):
+        return Chain(w3, None, None, rpc)  # calls only: no key needed
+    key = load_key(private_key_file)
     return Chain(w3, key.address, key, rpc)
 
 

@@ -1,5 +1,6 @@
 """The AttestationRegistry contract (verifier_contracts/AttestationRegistry.sol) from Python:
-compile, deploy, register a bundle's model, submit a proof file as an attestation, revoke, list."""
+compile, deploy, register a model and add its verifiers, submit proofs as attestations, revoke,
+list. Reverts come back as ZkmlError naming the contract's custom error."""
 
 from __future__ import annotations
 
@@ -26,8 +27,15 @@ def deploy_registry(chain: Chain) -> dict:
 
 
 def contract(chain: Chain, address: str):
+    from web3 import Web3
+
+    if not Web3.is_address(address):
+        raise ZkmlError(f"{address!r} is not an address (0x and 40 hex digits)")
+    address = Web3.to_checksum_address(address)
     if not chain.w3.eth.get_code(address):
-        raise ZkmlError(f"{chain.name}: no contract at {address}; is it the registry's address?")
+        hint = ("; the embedded chain lives inside one process only: run `zkml chain up` and pass --rpc"
+                if chain.name == "embedded chain" else "")
+        raise ZkmlError(f"{chain.name}: no contract at {address}; is it the registry's address?{hint}")
     return chain.w3.eth.contract(address=address, abi=artifact()["abi"])
 
 
@@ -41,6 +49,7 @@ def _transact(chain: Chain, fn, what: str) -> dict:
 
 
 _ERRORS = {"NotOwner": "()", "AlreadyRegistered": "()", "UnknownModel": "()", "ModelIsRevoked": "()",
+           "UnknownVerifier": "()", "UnknownAttestation": "()",
            "WrongPublicInputCount": "(uint256,uint256)", "ProofRejected": "()", "NoVerifierCode": "()"}
 
 
@@ -72,20 +81,47 @@ def _reason(e: Exception) -> str:
     return msg.splitlines()[0][:160]
 
 
-def register(chain: Chain, registry: str, model_id: bytes, verifier: str, vk_hash: bytes, n_public: int, uri: str) -> dict:
+def register(chain: Chain, registry: str, model_id: bytes, uri: str) -> dict:
+    """Register a model; the sender becomes its owner."""
+    return _transact(chain, contract(chain, registry).functions.registerModel(model_id, uri), "registration")
+
+
+def add_verifier(chain: Chain, registry: str, model_id: bytes, verifier: str, vk_hash: bytes, n_public: int,
+                 kind: str, vk_uri: str) -> int:
+    """Add a verifier to the sender's model; returns its index."""
     c = contract(chain, registry)
-    return _transact(chain, c.functions.registerModel(model_id, verifier, vk_hash, n_public, uri), "registration")
+    receipt = _transact(chain, c.functions.addVerifier(model_id, verifier, vk_hash, n_public, kind, vk_uri), "adding a verifier")
+    return int(c.events.VerifierAdded().process_receipt(receipt)[0]["args"]["index"])
+
+
+def model(chain: Chain, registry: str, model_id: bytes) -> dict | None:
+    """The registered model with its verifiers, or None when it is not registered."""
+    c = contract(chain, registry)
+    try:
+        owner, revoked, uri, count = c.functions.models(model_id).call()
+    except Exception:
+        raise ZkmlError(f"{chain.name}: the contract at {registry} is not an AttestationRegistry") from None
+    if int(owner, 16) == 0:
+        return None
+    verifiers = []
+    for i in range(count):
+        address, vk_hash, n_public, kind, vk_uri = c.functions.verifierOf(model_id, i).call()
+        verifiers.append({"index": i, "address": address, "vk_hash": bytes(vk_hash), "n_public": n_public,
+                          "kind": kind, "vk_uri": vk_uri})
+    return {"owner": owner, "revoked": revoked, "metadata_uri": uri, "verifiers": verifiers}
 
 
 def revoke_model(chain: Chain, registry: str, model_id: bytes) -> dict:
     return _transact(chain, contract(chain, registry).functions.revokeModel(model_id), "revocation")
 
 
-def submit(chain: Chain, registry: str, model_id: bytes, args: tuple) -> int:
+def submit(chain: Chain, registry: str, model_id: bytes, verifier_index: int, args: tuple) -> tuple[int, str]:
+    """(attestation id, transaction hash) of a proof accepted by the registry."""
     a, b, c, inputs = args
-    receipt = _transact(chain, contract(chain, registry).functions.submitAttestation(model_id, a, b, c, list(inputs)), "attestation")
+    fn = contract(chain, registry).functions.submitAttestation(model_id, verifier_index, a, b, c, list(inputs))
+    receipt = _transact(chain, fn, "attestation")
     logs = contract(chain, registry).events.AttestationRecorded().process_receipt(receipt)
-    return int(logs[0]["args"]["id"])
+    return int(logs[0]["args"]["id"]), "0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x")
 
 
 def revoke_attestation(chain: Chain, registry: str, att_id: int) -> dict:
@@ -100,7 +136,8 @@ def attestations(chain: Chain, registry: str) -> list[dict]:
         raise ZkmlError(f"{chain.name}: the contract at {registry} is not an AttestationRegistry") from None
     out = []
     for i in range(count):
-        model_id, claim_hash, submitter, block, ts, revoked = c.functions.attestations(i).call()
-        out.append({"id": i, "model_id": model_id.hex(), "claim_hash": claim_hash.hex(), "submitter": submitter,
+        model_id, index, claim_hash, submitter, block, ts, revoked = c.functions.attestations(i).call()
+        out.append({"id": i, "model_id": "0x" + bytes(model_id).hex(), "verifier_index": index,
+                    "claim_hash": "0x" + bytes(claim_hash).hex(), "submitter": submitter,
                     "block": block, "timestamp": ts, "revoked": revoked})
     return out

@@ -115,7 +115,12 @@ def _obj(path, data, keys: list[str]) -> dict:
 
 
 def read_vk(path) -> VerifyingKey:
-    d = _obj(path, _load(path), ["protocol", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"])
+    return vk_from_json(_load(path), path)
+
+
+def vk_from_json(data, path) -> VerifyingKey:
+    """A verifying key from snarkjs's JSON object; `path` names where it came from in errors."""
+    d = _obj(path, data, ["protocol", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"])
     if d["protocol"] != "groth16":
         raise FormatError(f"{path}: protocol is {d['protocol']!r}, not 'groth16'")
     if d.get("curve", "bn128") not in ("bn128", "bn254"):

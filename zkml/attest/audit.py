@@ -1,0 +1,150 @@
+"""The auditor's side: re-check every attestation a registry holds, trusting nothing that can be
+recomputed. For each record: the proof and public inputs are read back from the submitting
+transaction; the claim hash is recomputed; the proof is verified with py_ecc under the verifying
+key published at the verifier's vkURI (whose hash must equal the registered vkHash) and again by
+the deployed verifier; the verifier's runtime bytecode must equal the code compiled here from
+that key; and an ONNX file, when given, must hash to the model id."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from zkml.attest import document as D
+from zkml.errors import FormatError, ZkmlError
+
+
+@dataclass
+class AuditRow:
+    attestation_id: int
+    model_id: str
+    kind: str
+    claim_hash: str
+    submitter: str
+    block: int
+    revoked: str  # "", "attestation" or "model"
+    checks: dict = field(default_factory=dict)  # name -> (passed, detail)
+
+    @property
+    def ok(self) -> bool:
+        return all(v[0] for v in self.checks.values())
+
+    def as_json(self) -> dict:
+        return {"attestation_id": self.attestation_id, "model_id": self.model_id, "kind": self.kind,
+                "claim_hash": self.claim_hash, "submitter": self.submitter, "block": self.block,
+                "revoked": self.revoked or None, "ok": self.ok,
+                "checks": {k: {"passed": v[0], "detail": v[1]} for k, v in self.checks.items()}}
+
+
+def onnx_model_id(path: Path) -> str:
+    import onnx
+
+    from zkml.bundle import store
+
+    try:
+        m = onnx.load(str(path), load_external_data=True)
+    except Exception as e:
+        raise ZkmlError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    return D.model_id(store.sha256_file(path), store.weights_hash(m))
+
+
+def _read_vk_uri(uri: str) -> dict:
+    """The verifying key JSON at a file:// URI (zkml makes no network requests)."""
+    u = urlparse(uri)
+    if u.scheme != "file":
+        raise ZkmlError(f"vkURI {uri!r} is not a file:// URI; zkml fetches nothing over the network, "
+                        "so copy the key locally")
+    path = Path(unquote(u.path))
+    try:
+        return json.loads(path.read_text())
+    except OSError as e:
+        raise ZkmlError(f"vkURI {uri}: cannot read {path} ({e.strerror})") from None
+    except ValueError:
+        raise ZkmlError(f"vkURI {uri}: {path} is not valid JSON") from None
+
+
+def _verifier_facts(chain, verifier: dict) -> dict:
+    """Checks that hold for every attestation of one verifier, and what the rows need."""
+    from zkml.evm.solc import compile_contract
+    from zkml.evm.verifier_gen import generate_solidity
+    from zkml.formats.snarkjs_json import vk_from_json
+
+    facts = {"checks": {}, "vk": None, "abi": None}
+    try:
+        vk_json = _read_vk_uri(verifier["vk_uri"])
+        vk = vk_from_json(vk_json, verifier["vk_uri"])
+    except ZkmlError as e:
+        facts["checks"]["verifying key"] = (False, str(e))
+        return facts
+    same = bytes.fromhex(D.vk_sha256(vk_json)) == verifier["vk_hash"]
+    facts["checks"]["verifying key"] = (same, f"sha256 of {verifier['vk_uri']} " + ("equals" if same else "differs from") + " the registered vkHash")
+    facts["vk"] = vk
+    art = compile_contract(generate_solidity(vk), "Groth16Verifier")
+    facts["abi"] = art["abi"]
+    deployed = bytes(chain.w3.eth.get_code(verifier["address"]))
+    same_code = deployed == bytes.fromhex(art["deployed_bytecode"][2:])
+    facts["checks"]["verifier bytecode"] = (same_code, f"runtime code at {verifier['address']} "
+                                            + ("equals" if same_code else "differs from") + f" the code {art['compiler']} builds from the key")
+    return facts
+
+
+def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None = None, log=lambda s: None) -> list[AuditRow]:
+    from zkml.evm import registry as REG
+    from zkml.groth16.data_structures import Proof
+    from zkml.groth16.verifier import verify
+
+    expect_id = onnx_model_id(onnx_file) if onnx_file else None
+    if model:
+        model = model.lower() if model.startswith("0x") else "0x" + model.lower()
+    records = REG.attestations(chain, registry)
+    c = REG.contract(chain, registry)
+    models: dict[str, dict] = {}
+    verifiers: dict[tuple, dict] = {}
+    rows = []
+    for rec in records:
+        mid = rec["model_id"]
+        if model and mid != model:
+            continue
+        if model is None and expect_id and mid != expect_id:
+            continue
+        log(f"attestation {rec['id']}")
+        if mid not in models:
+            models[mid] = REG.model(chain, registry, bytes.fromhex(mid[2:]))
+        m = models[mid]
+        v = m["verifiers"][rec["verifier_index"]]
+        key = (mid, rec["verifier_index"])
+        if key not in verifiers:
+            verifiers[key] = _verifier_facts(chain, v)
+        facts = verifiers[key]
+        revoked = "model" if m["revoked"] else "attestation" if rec["revoked"] else ""
+        row = AuditRow(rec["id"], mid, v["kind"], rec["claim_hash"], rec["submitter"], rec["block"], revoked)
+        row.checks.update(facts["checks"])
+        logs = c.events.AttestationRecorded().get_logs(from_block=0, argument_filters={"id": rec["id"]})
+        tx = chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
+        _, args = c.decode_function_input(tx["input"])
+        public = [int(x) for x in args["publicInputs"]]
+        a, b, cc = args["a"], args["b"], args["c"]
+        row.checks["claim"] = (D.claim_hash(public) == rec["claim_hash"], "keccak256 of the submitted public inputs")
+        if facts["vk"] is not None:
+            proof = Proof(a=(int(a[0]), int(a[1])), b=((int(b[0][1]), int(b[0][0])), (int(b[1][1]), int(b[1][0]))),
+                          c=(int(cc[0]), int(cc[1])))
+            try:
+                ok = verify(facts["vk"], public, proof)
+                row.checks["py_ecc"] = (ok, "verifies" if ok else "does not verify")
+            except FormatError as e:
+                row.checks["py_ecc"] = (False, str(e))
+            try:
+                on = bool(chain.w3.eth.contract(address=v["address"], abi=facts["abi"]).functions.verifyProof(a, b, cc, public).call())
+            except Exception as e:  # a reverting or foreign contract
+                on = False
+                detail = f"the call failed ({type(e).__name__})"
+            else:
+                detail = "verifies" if on else "rejected"
+            row.checks["on chain"] = (on, f"{detail} by {v['address']}")
+        if expect_id:
+            same = expect_id == mid
+            row.checks["onnx"] = (same, f"{onnx_file} hashes to {expect_id[:18]}…" + ("" if same else f", not {mid[:18]}…"))
+        rows.append(row)
+    return rows

@@ -1,0 +1,125 @@
+"""The model owner's side: turn a checked proof into an attestation, sign it, publish it to a
+registry (registering the model and adding its verifier when needed), revoke it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zkml.attest import document as D
+from zkml.bundle import store
+from zkml.errors import ZkmlError
+
+
+def from_inference_proof(proof_path: Path) -> dict:
+    """An unsigned attestation from a `zkml prove` proof file; the proof is verified first."""
+    from zkml.bundle.claims import _load_proof, verify_inference
+
+    ok, claim = verify_inference(proof_path)
+    if not ok:
+        raise ZkmlError(f"{proof_path}: the proof does not verify; nothing to attest")
+    doc = _load_proof(proof_path)
+    bundle = Path(claim["bundle"])
+    manifest = store.read_manifest(bundle)
+    vk_path = store.check_file(bundle, manifest, store.VK_FILE)
+    vk_json = json.loads(vk_path.read_text())
+    c = doc["claim"]
+    body = {"model_id": D.model_id(c["model_sha256"], c["weights_sha256"]), "model_sha256": c["model_sha256"],
+            "weights_sha256": c["weights_sha256"], "bundle": c["bundle"],
+            "input": c["input"], "outputs": [{"name": o["name"], "values": o["values"], "argmax": o["argmax"]} for o in c["outputs"]]}
+    layout = {"config": manifest["config"], "outputs": manifest["outputs"],
+              "input": {k: v for k, v in manifest["input"].items() if k != "tensor_fracs"}}
+    circuit = {"vk_sha256": D.vk_sha256(vk_json), "verifying_key": vk_json, "layout": layout,
+               "vk_path": str(vk_path.resolve())}
+    return D.new_document("inference", body, circuit, doc["proof"], doc["public_signals"])
+
+
+def from_evaluation(result: dict) -> dict:
+    """An unsigned attestation from ``zkml.bundle.evaluation.prove_evaluation``'s result."""
+    c = result["claim"]
+    body = {"model_id": D.model_id(c["model_sha256"], c["weights_sha256"]), **c}
+    circuit = {"vk_sha256": D.vk_sha256(result["verifying_key"]), "verifying_key": result["verifying_key"],
+               "vk_path": result["vk_path"]}
+    return D.new_document("evaluation", body, circuit, result["proof"], result["public_signals"])
+
+
+def load_signing_key(key_file: Path | None):
+    """The owner's key from a file or ZKML_PRIVATE_KEY (never printed)."""
+    from zkml.evm.chain import load_key
+
+    return load_key(key_file, "signing an attestation")
+
+
+def new_key_file(path: Path) -> str:
+    """Write a fresh private key (hex, mode 0600) and return its address."""
+    import os
+    import secrets
+
+    from eth_account import Account
+
+    path = Path(path)
+    if path.exists():
+        raise ZkmlError(f"{path}: already exists; a key file is never overwritten")
+    key = Account.from_key(secrets.token_bytes(32))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("0x" + bytes(key.key).hex().removeprefix("0x") + "\n")
+    return key.address
+
+
+def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
+    """Submit the attestation's proof to a registry (a new one when `registry` is None): the
+    model is registered and its verifier deployed and added on first use, by the sender, who
+    becomes the owner. Returns the document with its chain fields."""
+    from zkml.evm import registry as REG
+    from zkml.evm.chain import deploy, proof_calldata
+    from zkml.evm.solc import compile_contract
+    from zkml.evm.verifier_gen import generate_solidity
+    from zkml.formats.snarkjs_json import vk_from_json
+
+    if doc.get("chain"):
+        ch = doc["chain"]
+        raise ZkmlError(f"this attestation is already published (chain {ch['chain_id']}, registry {ch['registry']}, "
+                        f"attestation {ch['attestation_id']})")
+    ok, reason = D.check_proof(doc, "attestation")
+    if not ok:
+        raise ZkmlError(f"the attestation's proof does not check ({reason}); nothing published")
+    if registry is None:
+        registry = REG.deploy_registry(chain)["address"]
+        log(f"deployed a new AttestationRegistry at {registry}")
+    c = doc["claim"]
+    mid = bytes.fromhex(c["model_id"][2:])
+    model = REG.model(chain, registry, mid)
+    if model is None:
+        uri = Path(c["bundle"]).resolve().as_uri() if c.get("bundle") else ""
+        REG.register(chain, registry, mid, uri)
+        log(f"registered model {c['model_id']} (owner {chain.sender})")
+        model = REG.model(chain, registry, mid)
+    vk_hash = bytes.fromhex(doc["circuit"]["vk_sha256"])
+    slot = next((v for v in model["verifiers"] if v["vk_hash"] == vk_hash), None)
+    if slot is None:
+        if model["owner"].lower() != chain.sender.lower():
+            raise ZkmlError(f"model {c['model_id']} has no verifier for this key, and only its owner "
+                            f"{model['owner']} can add one (you are {chain.sender})")
+        art = compile_contract(generate_solidity(vk_from_json(doc["circuit"]["verifying_key"], "attestation")), "Groth16Verifier")
+        address = deploy(chain, art["bytecode"], art["abi"])["address"]
+        vk_uri = Path(doc["circuit"]["vk_path"]).resolve().as_uri() if doc["circuit"].get("vk_path") else ""
+        index = REG.add_verifier(chain, registry, mid, address, vk_hash, len(doc["proof"]["public_signals"]),
+                                 c["kind"], vk_uri)
+        log(f"deployed its {c['kind']} verifier at {address} (verifier #{index})")
+        slot = {"index": index, "address": address}
+    args = proof_calldata(doc["proof"], doc["proof"]["public_signals"])
+    att_id, tx = REG.submit(chain, registry, mid, slot["index"], args)
+    return {**doc, "chain": {"chain_id": chain.chain_id, "registry": registry, "verifier": slot["address"],
+                             "verifier_index": slot["index"], "attestation_id": att_id, "tx_hash": tx}}
+
+
+def revoke(doc: dict, chain) -> None:
+    from zkml.evm import registry as REG
+
+    ch = doc.get("chain")
+    if not ch:
+        raise ZkmlError("this attestation was never published; there is nothing to revoke on chain")
+    if ch["chain_id"] != chain.chain_id:
+        raise ZkmlError(f"the attestation is on chain {ch['chain_id']}, the node is chain {chain.chain_id}; pass the right --rpc")
+    REG.revoke_attestation(chain, ch["registry"], ch["attestation_id"])

@@ -1,0 +1,164 @@
+"""The insurer's side: test one attestation against a policy file and say PASS or FAIL per rule,
+with the reason. A rule that cannot be checked (no chain to ask, an unreadable document) is never
+a PASS: it raises ``CannotCheck`` and the command exits 2.
+
+    [policy]                      # policy.toml
+    signers = ["0x…"]             # required: addresses allowed to sign attestations
+    models = ["0x…"]              # model ids accepted (default: any)
+    kinds = ["evaluation"]        # claim kinds accepted (default: any)
+    min_accuracy = 0.9            # evaluations: proved correct / n at least this
+    min_samples = 100             # evaluations: n at least this
+    max_age_days = 30             # issued no longer ago than this
+    require_onchain = true        # recorded in its registry, not revoked (default true)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from zkml.attest import document as D
+from zkml.errors import CannotCheck, ZkmlError
+
+
+@dataclass
+class Policy:
+    signers: list[str]
+    models: list[str]
+    kinds: list[str]
+    min_accuracy: float | None
+    min_samples: int | None
+    max_age_days: float | None
+    require_onchain: bool
+
+
+_TYPES = {"signers": list, "models": list, "kinds": list, "min_accuracy": (int, float),
+          "min_samples": int, "max_age_days": (int, float), "require_onchain": bool}
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for i, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return i
+    return None
+
+
+def read_policy(path: Path) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise CannotCheck(f"{path}: cannot read the policy ({e.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CannotCheck(f"{path}: not valid TOML: {e}") from None  # tomllib names line and column
+
+    def fail(key: str, msg: str):
+        line = _line_of(text, key)
+        raise CannotCheck(f"{path}" + (f", line {line}" if line else "") + f": {msg}")
+
+    p = data.get("policy", data)
+    if not isinstance(p, dict):
+        raise CannotCheck(f"{path}: [policy] must be a table")
+    for key, value in p.items():
+        if key not in _TYPES:
+            fail(key, f"unknown key '{key}'; known keys: {', '.join(_TYPES)}")
+        if isinstance(value, bool) and _TYPES[key] is not bool or not isinstance(value, _TYPES[key]):
+            fail(key, f"'{key}' has the wrong type ({type(value).__name__})")
+    for key in ("signers", "models", "kinds"):
+        if key in p and not all(isinstance(x, str) for x in p[key]):
+            fail(key, f"'{key}' must be a list of strings")
+    for a in p.get("signers", []):
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", a):
+            fail("signers", f"signer {a!r} is not a 0x address of 20 bytes")
+    for m in p.get("models", []):
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", m):
+            fail("models", f"model id {m!r} is not 0x and 32 bytes of hex")
+    for k in p.get("kinds", []):
+        if k not in D.KINDS:
+            fail("kinds", f"kind {k!r} is not one of {', '.join(D.KINDS)}")
+    if "min_accuracy" in p and not 0 <= p["min_accuracy"] <= 1:
+        fail("min_accuracy", "min_accuracy must lie between 0 and 1")
+    if not p.get("signers"):
+        raise CannotCheck(f"{path}: 'signers' (the allow-list of signer addresses) is required under [policy]")
+    return Policy([s.lower() for s in p["signers"]], [m.lower() for m in p.get("models", [])], list(p.get("kinds", [])),
+                  p.get("min_accuracy"), p.get("min_samples"), p.get("max_age_days"), p.get("require_onchain", True))
+
+
+def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where: str = "attestation") -> list[tuple[str, bool, str]]:
+    """[(rule, passed, reason)] in a fixed order."""
+    now = time.time() if now is None else now
+    c = doc["claim"]
+    results = []
+    ok, reason = D.check_proof(doc, where)
+    results.append(("proof", ok, reason))
+    signer = D.recover_signer(doc)
+    if signer is None:
+        reason = "unsigned" if not doc.get("signature") else "the signature does not match the document or its stated signer"
+    else:
+        reason = f"signed by {signer}" + ("" if signer.lower() in policy.signers else ", who is not on the allow-list")
+    results.append(("signer", signer is not None and signer.lower() in policy.signers, reason))
+    if policy.models:
+        inside = c["model_id"].lower() in policy.models
+        results.append(("model", inside, f"model {c['model_id'][:18]}… is " + ("" if inside else "not ") + "on the policy's list"))
+    if policy.kinds:
+        results.append(("kind", c["kind"] in policy.kinds, f"an {c['kind']} claim; accepted: {', '.join(policy.kinds)}"))
+    if policy.min_accuracy is not None or policy.min_samples is not None:
+        m = c.get("metric")
+        if c["kind"] != "evaluation" or not m:
+            results.append(("metric", False, "not an evaluation: no metric to compare"))
+        else:
+            acc = m["correct"] / m["n"]
+            good = (policy.min_accuracy is None or acc >= policy.min_accuracy) and \
+                   (policy.min_samples is None or m["n"] >= policy.min_samples)
+            want = [f"accuracy >= {policy.min_accuracy}" if policy.min_accuracy is not None else "",
+                    f"n >= {policy.min_samples}" if policy.min_samples is not None else ""]
+            results.append(("metric", good, f"proved {m['correct']}/{m['n']} = {acc:.3f} right "
+                            f"(claim: at least {m['k']}); required {' and '.join(w for w in want if w)}"))
+    if policy.max_age_days is not None:
+        age = (now - doc["issued_at"]) / 86400
+        skew = 1 / 24  # an hour of clock difference is tolerated
+        results.append(("age", -skew <= age <= policy.max_age_days,
+                        f"issued {age:.1f} days ago, limit {policy.max_age_days}" if age >= -skew else "issued in the future"))
+    if policy.require_onchain:
+        results.append(anchored(doc, chain))
+    return results
+
+
+def anchored(doc: dict, chain) -> tuple[str, bool, str]:
+    """Recorded in its registry for this claim, model and verifying key, and not revoked."""
+    from zkml.evm import registry as REG
+
+    ch = doc.get("chain")
+    if not ch:
+        return ("on chain", False, "never published to a registry")
+    if chain is None:
+        raise CannotCheck(f"the policy requires on-chain anchoring: pass --rpc to a node of chain {ch['chain_id']}")
+    if chain.chain_id != ch["chain_id"]:
+        raise CannotCheck(f"the attestation is anchored on chain {ch['chain_id']}, the node is chain {chain.chain_id}")
+    if chain.name == "embedded chain" and not chain.w3.eth.get_code(chain.w3.to_checksum_address(ch["registry"])):
+        raise CannotCheck("the attestation's registry is not on this process's embedded chain; pass --rpc to the "
+                          f"node of chain {ch['chain_id']} where it was published")
+    try:
+        recs = REG.attestations(chain, ch["registry"])
+    except ZkmlError as e:
+        return ("on chain", False, str(e))
+    if not 0 <= ch["attestation_id"] < len(recs):
+        return ("on chain", False, f"registry {ch['registry']} holds no attestation {ch['attestation_id']}")
+    rec = recs[ch["attestation_id"]]
+    c = doc["claim"]
+    if rec["claim_hash"] != c["claim_hash"].lower() or rec["model_id"] != c["model_id"].lower():
+        return ("on chain", False, f"attestation {ch['attestation_id']} of the registry is for another claim or model")
+    m = REG.model(chain, ch["registry"], bytes.fromhex(c["model_id"][2:]))
+    v = m["verifiers"][rec["verifier_index"]]
+    if v["vk_hash"].hex() != doc["circuit"]["vk_sha256"]:
+        return ("on chain", False, "the registry verified it under another verifying key than the document's")
+    if m["revoked"]:
+        return ("on chain", False, "the model is revoked by its owner")
+    if rec["revoked"]:
+        return ("on chain", False, f"attestation {ch['attestation_id']} is revoked by the model's owner")
+    return ("on chain", True, f"recorded as attestation {ch['attestation_id']} in block {rec['block']} of chain {ch['chain_id']}")
