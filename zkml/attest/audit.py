@@ -76,16 +76,16 @@ def _verifier_facts(chain, verifier: dict) -> dict:
         vk_json = _read_vk_uri(verifier["vk_uri"])
         vk = vk_from_json(vk_json, verifier["vk_uri"])
     except ZkmlError as e:
-        facts["checks"]["verifying key"] = (False, str(e))
+        facts["checks"]["vk"] = (False, str(e))
         return facts
     same = bytes.fromhex(D.vk_sha256(vk_json)) == verifier["vk_hash"]
-    facts["checks"]["verifying key"] = (same, f"sha256 of {verifier['vk_uri']} " + ("equals" if same else "differs from") + " the registered vkHash")
+    facts["checks"]["vk"] = (same, f"sha256 of {verifier['vk_uri']} " + ("equals" if same else "differs from") + " the registered vkHash")
     facts["vk"] = vk
     art = compile_contract(generate_solidity(vk), "Groth16Verifier")
     facts["abi"] = art["abi"]
     deployed = bytes(chain.w3.eth.get_code(verifier["address"]))
     same_code = deployed == bytes.fromhex(art["deployed_bytecode"][2:])
-    facts["checks"]["verifier bytecode"] = (same_code, f"runtime code at {verifier['address']} "
+    facts["checks"]["bytecode"] = (same_code, f"runtime code at {verifier['address']} "
                                             + ("equals" if same_code else "differs from") + f" the code {art['compiler']} builds from the key")
     return facts
 

@@ -95,7 +95,7 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
     count_pub = b.publish(count, PUBLIC_OUTPUT)
     # count - K in [0, 2^bits): at least K right
     margin = Signal(count_pub.lc - k_pub.lc if emit else None, np.array([count_v - k]))
-    if count_v < k and emit is False:
+    if count_v < k:
         raise ZkmlError(f"the model gets {count_v} of {n} right, fewer than K = {k}: the claim is false")
     range_check_unsigned(b, margin, max(1, int(n).bit_length()))
     del n_pub

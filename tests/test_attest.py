@@ -1,0 +1,291 @@
+"""Attestations end to end on the embedded chain, through the CLI as users type it: the owner
+attests, signs and publishes an inference and an evaluation; the auditor re-checks the registry;
+the insurer tests documents against policies. Every path that must fail is made to fail:
+forged or missing signatures, another ONNX file, revocation, thresholds not met, a registry
+address holding other code, tampered documents, malformed files and policies, no chain."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from zkml.attest import document as D
+from zkml.cli import main
+
+MODELS = ROOT / "models"
+
+
+def zkml(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def ok(*args):
+    res = zkml(*args)
+    assert res.exit_code == 0, res.output
+    return res
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A bundle, an inference and an evaluation attestation, signed and published."""
+    from eth_account import Account
+
+    d = tmp_path_factory.mktemp("attest")
+    bundle = d / "bc"
+    ok("compile", MODELS / "breast_cancer.onnx", "-c", MODELS / "breast_cancer_calibration.npz", "-o", bundle)
+    ok("setup", bundle)
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    (d / "x.json").write_text(json.dumps(data["x"][0].tolist()))
+    ok("prove", bundle, "-i", d / "x.json", "-o", d / "proof.json")
+    ok("attest", "keygen", d / "owner.key")
+    ok("attest", "inference", d / "proof.json", "-o", d / "inf.json")
+    ok("attest", "evaluate", bundle, "--data", MODELS / "breast_cancer_test.npz", "--samples", "4", "-o", d / "ev.json")
+    for doc in ("inf.json", "ev.json"):
+        ok("attest", "sign", d / doc, "--private-key-file", d / "owner.key")
+    # unpublished copies, for tests that publish or tamper themselves
+    shutil.copy(d / "ev.json", d / "ev-unpublished.json")
+    ok("attest", "publish", d / "inf.json")
+    registry = json.loads((d / "inf.json").read_text())["chain"]["registry"]
+    ok("attest", "publish", d / "ev.json", "--registry", registry)
+    owner = Account.from_key((d / "owner.key").read_text().strip()).address
+    return {"dir": d, "bundle": bundle, "registry": registry, "owner": owner}
+
+
+def policy(world, name="policy.toml", **extra) -> str:
+    ev = json.loads((world["dir"] / "ev.json").read_text())
+    lines = ["[policy]", f'signers = ["{world["owner"]}"]', f'models = ["{ev["claim"]["model_id"]}"]',
+             "max_age_days = 30"] + [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+    path = world["dir"] / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def verdict(res) -> dict:
+    return {r["rule"]: r["passed"] for r in json.loads(res.output)["rules"]}
+
+
+def test_documents_hold_the_claims(world):
+    inf = D.read(world["dir"] / "inf.json")
+    ev = D.read(world["dir"] / "ev.json")
+    assert inf["claim"]["kind"] == "inference" and ev["claim"]["kind"] == "evaluation"
+    m = ev["claim"]["metric"]
+    assert m["n"] == 4 and m["k"] == m["correct"] <= 4
+    assert [int(s) for s in ev["proof"]["public_signals"]] == [m["correct"], 4, m["k"], int(ev["claim"]["dataset"]["commitment"])]
+    assert D.recover_signer(ev) == world["owner"]
+    assert ev["chain"]["registry"] == inf["chain"]["registry"] and ev["chain"]["verifier_index"] == 1
+    assert D.check_proof(ev, "ev")[0] and D.check_proof(inf, "inf")[0]
+    # the opening reproduces the dataset commitment
+    from zkml.bundle import store
+    from zkml.compiler.evaluate import commitment_of
+
+    opening = json.loads((world["dir"] / "ev.opening.json").read_text())
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    c = store.load_compiled(world["bundle"])
+    assert str(commitment_of(c, data["x"][:4], data["y"][:4], 2, int(opening["salt"]))) == ev["claim"]["dataset"]["commitment"]
+
+
+def test_insurer_pass_and_failing_rules(world):
+    d = world["dir"]
+    res = ok("check", d / "ev.json", "--policy", policy(world, kinds=["evaluation"], min_accuracy=0.5), "--json")
+    assert json.loads(res.output)["verdict"] == "PASS"
+    assert set(verdict(res)) == {"proof", "signer", "model", "kind", "metric", "age", "on chain"}
+    # a threshold not met, a kind not accepted, too few samples
+    res = zkml("check", d / "ev.json", "--policy", policy(world, min_samples=100), "--json")
+    assert res.exit_code == 1 and verdict(res)["metric"] is False
+    res = zkml("check", d / "inf.json", "--policy", policy(world, kinds=["evaluation"]), "--json")
+    assert res.exit_code == 1 and verdict(res)["kind"] is False
+    res = zkml("check", d / "inf.json", "--policy", policy(world, min_accuracy=0.1), "--json")
+    assert res.exit_code == 1 and verdict(res)["metric"] is False  # an inference proves no accuracy
+    # a signer not on the list
+    p = policy(world)
+    p.write_text(p.read_text().replace(world["owner"], "0x" + "11" * 20))
+    res = zkml("check", d / "ev.json", "--policy", p, "--json")
+    assert res.exit_code == 1 and verdict(res)["signer"] is False
+    # the human-readable form names each rule
+    res = zkml("check", d / "ev.json", "--policy", policy(world))
+    assert res.exit_code == 0 and "PASS  signer" in res.output and "verdict: PASS" in res.output
+
+
+def _variant(world, name, change, resign_with=None):
+    doc = json.loads((world["dir"] / "ev.json").read_text())
+    change(doc)
+    if resign_with is not None:
+        doc = D.sign(doc, resign_with)
+    path = world["dir"] / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_forged_and_missing_signatures(world):
+    from eth_account import Account
+
+    mallory = Account.create()
+    # mallory signs and claims to be the owner: the signature recovers to mallory, not the owner
+    path = _variant(world, "forged.json", lambda d: None, resign_with=mallory)
+    doc = json.loads(path.read_text())
+    doc["signature"]["signer"] = world["owner"]
+    path.write_text(json.dumps(doc))
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["signer"] is False
+    # a signed field changed after signing (issued later, to look fresh)
+    path = _variant(world, "later.json", lambda d: d.update(issued_at=d["issued_at"] + 86400))
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["signer"] is False
+    path = _variant(world, "unsigned.json", lambda d: d.update(signature=None))
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["signer"] is False
+
+
+def test_tampered_claims_and_proofs_fail(world):
+    owner_key = (world["dir"] / "owner.key").read_text().strip()
+    from eth_account import Account
+
+    key = Account.from_key(owner_key)
+
+    def more_correct(d):  # the owner's own signature does not make a false metric true
+        m = d["claim"]["metric"]
+        m["correct"] = m["n"] = m["n"] + 1
+
+    path = _variant(world, "inflated.json", more_correct, resign_with=key)
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["proof"] is False
+
+    def bad_point(d):
+        d["proof"]["pi_a"][0] = str(int(d["proof"]["pi_a"][0]) + 1)
+
+    path = _variant(world, "badpoint.json", bad_point)
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["proof"] is False
+    res = zkml("attest", "publish", _variant(world, "badpoint2.json", lambda d: (bad_point(d), d.update(chain=None))))
+    assert res.exit_code == 1 and "nothing published" in res.output
+    # an old attestation, re-signed by the owner: the age rule fails
+    path = _variant(world, "old.json", lambda d: d.update(issued_at=d["issued_at"] - 90 * 86400), resign_with=key)
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["age"] is False and verdict(res)["signer"] is True
+
+
+def test_auditor_sees_everything_valid(world):
+    res = ok("audit", "--registry", world["registry"], "--onnx", MODELS / "breast_cancer.onnx", "--json")
+    report = json.loads(res.output)
+    assert report["ok"] and len(report["attestations"]) >= 2
+    for row in report["attestations"]:
+        assert set(row["checks"]) == {"vk", "bytecode", "claim", "py_ecc", "on chain", "onnx"}
+    res = ok("audit", "--registry", world["registry"])
+    assert "valid" in res.output
+
+
+def test_auditor_rejects_another_onnx_file(world):
+    model_id = json.loads((world["dir"] / "ev.json").read_text())["claim"]["model_id"]
+    res = zkml("audit", "--registry", world["registry"], "--model", model_id, "--onnx", MODELS / "digits_mlp.onnx", "--json")
+    assert res.exit_code == 1
+    rows = json.loads(res.output)["attestations"]
+    assert rows and all(r["checks"]["onnx"]["passed"] is False for r in rows)
+    # without --model, another ONNX file selects no attestation at all
+    res = zkml("audit", "--registry", world["registry"], "--onnx", MODELS / "digits_mlp.onnx")
+    assert res.exit_code == 1 and "no attestations" in res.output
+
+
+def test_auditor_catches_a_swapped_verifying_key(world, tmp_path):
+    """The key published at the vkURI is replaced: its hash no longer matches the registry's."""
+    ev = json.loads((world["dir"] / "ev.json").read_text())
+    vk_path = ev["circuit"]["vk_path"]
+    original = open(vk_path).read()
+    try:
+        vk = json.loads(original)
+        vk["vk_alpha_1"], vk["IC"][0] = vk["IC"][0], vk["vk_alpha_1"]
+        open(vk_path, "w").write(json.dumps(vk))
+        res = zkml("audit", "--registry", world["registry"], "--json")
+        assert res.exit_code == 1
+        rows = [r for r in json.loads(res.output)["attestations"] if r["kind"] == "evaluation"]
+        assert rows and all(not r["checks"]["vk"]["passed"] and not r["checks"]["bytecode"]["passed"] for r in rows)
+    finally:
+        open(vk_path, "w").write(original)
+
+
+def test_revoked_attestation_fails_the_policy(world):
+    d = world["dir"]
+    path = d / "ev-revoke.json"
+    shutil.copy(d / "ev-unpublished.json", path)
+    ok("attest", "publish", path, "--registry", world["registry"])
+    ok("check", path, "--policy", policy(world))
+    ok("attest", "revoke", path)
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["on chain"] is False
+    assert "revoked" in [r for r in json.loads(res.output)["rules"] if r["rule"] == "on chain"][0]["reason"]
+    audit = json.loads(ok("audit", "--registry", world["registry"], "--json").output)
+    assert [r for r in audit["attestations"] if r["attestation_id"] == json.loads(path.read_text())["chain"]["attestation_id"]][0]["revoked"] == "attestation"
+    res = zkml("attest", "publish", path)
+    assert res.exit_code == 1 and "already published" in res.output
+
+
+def test_threshold_not_met_cannot_be_proved(world, tmp_path):
+    res = zkml("attest", "evaluate", world["bundle"], "--data", MODELS / "breast_cancer_test.npz", "--samples", "4",
+               "--k", "5", "-o", tmp_path / "e.json")
+    assert res.exit_code == 1 and "K = 5" in res.output and not (tmp_path / "e.json").exists()
+    wrong = tmp_path / "wrong.npz"
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    np.savez(wrong, x=data["x"][:4], y=1 - data["y"][:4])  # every label flipped
+    res = zkml("attest", "evaluate", world["bundle"], "--data", wrong, "--k", "3", "-o", tmp_path / "e.json")
+    assert res.exit_code == 1 and "fewer than K" in res.output and not (tmp_path / "e.json").exists()
+
+
+def test_registry_address_with_other_code(world):
+    ev = json.loads((world["dir"] / "ev.json").read_text())
+    verifier = ev["chain"]["verifier"]
+    res = zkml("audit", "--registry", verifier)
+    assert res.exit_code == 2 and "not an AttestationRegistry" in res.output
+    path = _variant(world, "elsewhere.json", lambda d: d["chain"].update(registry=verifier))
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 1 and verdict(res)["on chain"] is False
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not valid JSON"),
+    ('{"schema": "zkml.attestation/v9"}', "v9"),
+    ('{"claim": {}}', "schema"),
+    ("[]", "JSON object"),
+])
+def test_malformed_attestations_exit_2(world, content, message):
+    path = world["dir"] / "bad.json"
+    path.write_text(content)
+    res = zkml("check", path, "--policy", policy(world))
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    assert res.exit_code == 2 and '"CANNOT CHECK"' in res.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[policy]\nsigners = ["0xabc"] ]\nmodels = []\n', "line 2"),
+    ('[policy]\nsigners = ["{owner}"]\nmin_acuracy = 0.9\n', "line 3: unknown key 'min_acuracy'"),
+    ('[policy]\nsigners = ["{owner}"]\n\nmin_accuracy = "high"\n', "line 4: 'min_accuracy' has the wrong type"),
+    ('[policy]\nsigners = ["{owner}"]\nmin_accuracy = 1.5\n', "line 3: min_accuracy must lie between 0 and 1"),
+    ('[policy]\nsigners = ["0x12"]\n', "line 2: signer '0x12' is not a 0x address"),
+    ('[policy]\nmodels = []\n', "'signers'"),
+])
+def test_policy_errors_name_the_line(world, text, message):
+    path = world["dir"] / "bad-policy.toml"
+    path.write_text(text.replace("{owner}", world["owner"]))
+    res = zkml("check", world["dir"] / "ev.json", "--policy", path)
+    assert res.exit_code == 2 and message in res.output and "bad-policy.toml" in res.output
+
+
+def test_unreachable_chain_is_not_a_pass(world):
+    res = zkml("check", world["dir"] / "ev.json", "--policy", policy(world), "--rpc", "http://127.0.0.1:9")
+    assert res.exit_code == 2 and "cannot reach" in res.output
+    res = zkml("audit", "--registry", world["registry"], "--rpc", "http://127.0.0.1:9")
+    assert res.exit_code == 2 and "cannot reach" in res.output
+
+
+def test_evaluation_keys_are_reused_for_other_data(world, tmp_path):
+    """The circuit depends on N, not on the data: a second data set reuses the keys."""
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    other = tmp_path / "other.npz"
+    np.savez(other, x=data["x"][10:14], y=data["y"][10:14])
+    res = ok("attest", "evaluate", world["bundle"], "--data", other, "-o", tmp_path / "e.json")
+    assert "reusing the evaluation keys" in res.output
+    a, b = D.read(tmp_path / "e.json"), D.read(world["dir"] / "ev.json")
+    assert a["circuit"]["vk_sha256"] == b["circuit"]["vk_sha256"]
+    assert a["claim"]["dataset"]["commitment"] != b["claim"]["dataset"]["commitment"]
