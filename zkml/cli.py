@@ -489,7 +489,7 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
     m = doc["claim"]["metric"]
     out_print(f"attestation: model {doc['claim']['model_id'][:18]}… gets {m['correct']} of {m['n']} committed samples "
               f"right (claim: at least {m['k']}); wrote {out}")
-    err.print(f"keep {opening_path} private: it opens the dataset commitment", highlight=False)
+    err.print(f"keep {opening_path} private: it opens the dataset commitment", highlight=False, soft_wrap=True)
     _summary(t0, [out])
 
 
