@@ -13,14 +13,28 @@ DEVICES = ("cpu", "gpu", "auto")
 
 
 def engine_prove(device: str = "cpu"):
-    """The ``prove`` function of the engine for ``device``."""
-    if device in ("cpu", "auto"):
-        from zkml.engines.cpu.prover import prove
+    """The ``prove`` function of the engine for ``device``: ``gpu`` insists on a usable GPU
+    (or the CUDA simulator), ``auto`` takes a real GPU when there is one and says so when not."""
+    import sys
 
-        return prove
-    raise ZkmlError(
-        f"--device {device}: the GPU engine is not available in this build; use --device cpu"
-    )
+    if device not in DEVICES:
+        raise ZkmlError(f"--device {device}: choose one of {', '.join(DEVICES)}")
+    if device in ("gpu", "auto"):
+        from zkml.engines import gpu
+
+        usable, what = gpu.status()
+        if usable and (device == "gpu" or not gpu.simulated()):
+            if gpu.simulated():
+                print(f"note: proving in {what}", file=sys.stderr)
+            from zkml.engines.gpu.prover import prove
+
+            return prove
+        if device == "gpu":
+            raise ZkmlError(f"--device gpu: {what}; or use --device cpu")
+        print(f"note: no usable GPU ({what}); proving on the CPU", file=sys.stderr)
+    from zkml.engines.cpu.prover import prove
+
+    return prove
 
 
 def prove(pk: ProvingKey, witness: np.ndarray, *, r1cs: R1CS | None = None,

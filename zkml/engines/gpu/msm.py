@@ -21,15 +21,19 @@ the point, so proofs stay bit-identical to the CPU engine's.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numba import cuda, int32, int64, uint32, uint64  # noqa: F401 (used by the generated code)
+from numba.core.errors import NumbaPerformanceWarning
 
 from zkml.crypto.bn254 import Q, int_to_limbs
 from zkml.engines.gpu.curve import *  # noqa: F401,F403 (used by the generated code)
 from zkml.engines.gpu.field import N
 
 THREADS = 128
+# small launches (the blinding MSMs, the simulator's sizes) are expected: no occupancy warnings
+warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
 
 
 @cuda.jit
