@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install demo test test-slow bench clean help
+.PHONY: install demo test test-slow bench bench-gpu gpu-check clean help
 
 help:
 	@echo "make install    venv with zkml[dev] + npm tools (snarkjs, circom2, solc-js, anvil) in node_modules"
@@ -13,6 +13,8 @@ help:
 	@echo "make test       the default test suite (< 15 min, no GPU)"
 	@echo "make test-slow  the long tests (large circuits, snarkjs at 2^12+)"
 	@echo "make bench      benchmarks against snarkjs, tables in bench/results/"
+	@echo "make gpu-check  compile every GPU kernel for sm_90 (no GPU needed); H100 model in bench/results/gpu-model.md"
+	@echo "make bench-gpu  GPU engine against the CPU engine (needs a GPU; says so and exits 0 without one)"
 
 install: $(VENV)/.stamp-install node_modules/.stamp-install
 
@@ -42,6 +44,12 @@ bench: install
 	$(PY) bench/bench_groth16.py
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_evm.py
+
+gpu-check: install
+	$(PY) scripts/gpu_check.py
+
+bench-gpu: install
+	$(PY) bench/gpu/bench_gpu.py
 
 clean:
 	rm -rf $(VENV) node_modules build demo-out

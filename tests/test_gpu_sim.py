@@ -22,10 +22,27 @@ from zkml.engines.gpu import curve as C  # noqa: F401 (the kernels below use its
 from zkml.engines.gpu.curve import g1_add, g1_add_affine, g1_dbl, g2_add, g2_dbl
 from zkml.engines.gpu.field import fq2_mul, fq2_sqr, fq_add, fq_load, fq_mul, fq_neg, fq_store, fq_sub
 from zkml.engines.gpu.field import fr_add, fr_load, fr_mul, fr_store, fr_sub
-from zkml.engines.gpu.msm import as_u32, g1_affine, g2_affine, g1_load, g1_store, g2_load, g2_store, msm
+from zkml.engines.gpu.msm import as_u32, g1_load, g1_store, g2_load, g2_store, msm
 
 pytestmark = pytest.mark.gpusim
 RINV = pow(1 << 256, -1, Q)
+
+
+def g1_affine(jac):
+    """A (3, 8) Montgomery Jacobian point from a kernel, as the CPU engine's affine array."""
+    X, Y, Z = (v * RINV % Q for v in ints(jac))
+    if Z == 0:
+        return np.zeros((2, 4), np.uint64)
+    zi = pow(Z, -1, Q)
+    return B.g1_to_array((X * zi * zi % Q, Y * zi ** 3 % Q))
+
+
+def g2_affine(jac):
+    X, Y, Z = (bn.FQ2([v * RINV % Q for v in ints(jac[i])]) for i in range(3))
+    if Z == bn.FQ2.zero():
+        return np.zeros((2, 2, 4), np.uint64)
+    x, y = X / Z ** 2, Y / Z ** 3
+    return B.g2_to_array(tuple(tuple(int(c) for c in v.coeffs) for v in (x, y)))
 
 
 def arr(values, p):

@@ -12,8 +12,10 @@ layout viewed as uint32:
   bucket   one thread per (window, bucket): the sum of its points (mixed additions);
   reduce   one thread per (window, segment of buckets): sum over b of b * B_b by running sums,
            plus the segment's offset times its total;
-  combine  one thread: Horner over the windows (c doublings, then add the window's segments).
-The result is a Jacobian point, normalised to affine on the host. Points within a bucket are
+  window   one thread per window: the sum of its segments.
+The window sums (one point each) come back, and the host combines them (c doublings between
+windows: a sequential chain of ~256 doublings, the step sppark also leaves to the host), with
+the CPU engine's code: the Montgomery bytes of 8x32 and 4x64 limbs are the same. Points within a bucket are
 added in whatever order the atomics give, which changes the Jacobian representation but never
 the point, so proofs stay bit-identical to the CPU engine's.
 """
@@ -27,7 +29,6 @@ import numpy as np
 from numba import cuda, int32, int64, uint32, uint64  # noqa: F401 (used by the generated code)
 from numba.core.errors import NumbaPerformanceWarning
 
-from zkml.crypto.bn254 import Q, int_to_limbs
 from zkml.engines.gpu.curve import *  # noqa: F401,F403 (used by the generated code)
 from zkml.engines.gpu.field import N
 
@@ -144,17 +145,15 @@ def G_reduce_kernel(buckets, nb, seg_len, partial):
 
 
 @cuda.jit
-def G_combine_kernel(partial, n_windows, c, out):
-    if cuda.grid(1) != 0:
+def G_window_kernel(partial, n_windows, out):
+    w = cuda.grid(1)
+    if w >= n_windows:
         return
     n_seg = partial.shape[0] // n_windows
     total = G_INF
-    for w in range(n_windows - 1, -1, -1):
-        for _ in range(c):
-            total = G_dbl(total)
-        for s in range(n_seg):
-            total = G_add(total, G_load(partial, w * n_seg + s))
-    G_store(out, 0, total)
+    for s in range(n_seg):
+        total = G_add(total, G_load(partial, w * n_seg + s))
+    G_store(out, w, total)
 '''
 
 _G1_IO = '''
@@ -196,8 +195,8 @@ def _instantiate(group: str, field: str) -> str:
 exec(compile("from numba.extending import register_jitable\n" + _G1_IO + _G2_IO
              + _instantiate("g1", "fq") + _instantiate("g2", "fq2"), __file__, "exec"))
 
-_KERNELS = {"g1": (g1_bucket_kernel, g1_reduce_kernel, g1_combine_kernel, (3, N)),  # noqa: F821
-            "g2": (g2_bucket_kernel, g2_reduce_kernel, g2_combine_kernel, (3, 2, N))}  # noqa: F821
+_KERNELS = {"g1": (g1_bucket_kernel, g1_reduce_kernel, g1_window_kernel, (3, N)),  # noqa: F821
+            "g2": (g2_bucket_kernel, g2_reduce_kernel, g2_window_kernel, (3, 2, N))}  # noqa: F821
 
 
 def window_bits(n: int) -> int:
@@ -215,10 +214,14 @@ def _grid(n: int) -> tuple[int, int]:
     return max(1, -(-n // THREADS)), THREADS
 
 
-def msm_device(group: str, bases, scalars, n: int, seg_len: int | None = None):
-    """sum scalars[i] * bases[i] on the device; bases/scalars are device arrays (uint32 views).
-    Returns the Jacobian result as a device array of one point."""
-    bucket_k, reduce_k, combine_k, shape = _KERNELS[group]
+def msm_device(group: str, bases, scalars, n: int, seg_len: int | None = None) -> np.ndarray:
+    """sum scalars[i] * bases[i]; bases/scalars are device arrays (uint32 views). Returns the
+    affine result in the CPU engine's layout ((2, 4) or (2, 2, 4) uint64 Montgomery)."""
+    from zkml.engines.cpu import msm as cpu_msm
+
+    bucket_k, reduce_k, window_k, shape = _KERNELS[group]
+    if n == 0:
+        return np.zeros((2,) + shape[1:-1] + (4,), np.uint64)
     c = window_bits(n)
     n_windows = 255 // c + 1
     nb = 1 << (c - 1)
@@ -237,55 +240,15 @@ def msm_device(group: str, bases, scalars, n: int, seg_len: int | None = None):
     n_seg = -(-nb // seg_len)
     partial = cuda.device_array((n_windows * n_seg,) + shape, np.uint32)
     reduce_k[_grid(n_windows * n_seg)](buckets, nb, seg_len, partial)
-    out = cuda.device_array((1,) + shape, np.uint32)
-    combine_k[1, 1](partial, n_windows, c, out)
-    return out
+    windows = cuda.device_array((n_windows,) + shape, np.uint32)
+    window_k[_grid(n_windows)](partial, n_windows, windows)
+    jac = np.ascontiguousarray(windows.copy_to_host()).view(np.uint64)  # 8x32 -> 4x64 limbs, same bytes
+    combine = cpu_msm.g1_combine_windows if group == "g1" else cpu_msm.g2_combine_windows
+    x, y = combine(jac, c)
+    return np.array([x, y], dtype=np.uint64)
 
 
-# --- host side: normalise a Jacobian result to the CPU engine's affine layout -----------------
-
-_RINV = pow(1 << 256, -1, Q)
-
-
-def _int(limbs) -> int:
-    return sum(int(v) << (32 * i) for i, v in enumerate(np.asarray(limbs).ravel()))
-
-
-def _mont_limbs64(x: int) -> np.ndarray:
-    return int_to_limbs(x * (1 << 256) % Q)
-
-
-def g1_affine(jac: np.ndarray) -> np.ndarray:
-    """(3, 8) uint32 Jacobian (Montgomery) -> (2, 4) uint64 affine (Montgomery; zeros = identity)."""
-    X, Y, Z = (_int(jac[i]) * _RINV % Q for i in range(3))
-    if Z == 0:
-        return np.zeros((2, 4), np.uint64)
-    zi = pow(Z, -1, Q)
-    return np.array([_mont_limbs64(X * zi * zi % Q), _mont_limbs64(Y * zi * zi * zi % Q)], np.uint64)
-
-
-def _fq2(a0, a1):
-    return (a0 % Q, a1 % Q)
-
-
-def _fq2_mul(a, b):
-    return _fq2(a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0])
-
-
-def _fq2_inv(a):
-    t = pow((a[0] * a[0] + a[1] * a[1]) % Q, -1, Q)
-    return _fq2(a[0] * t, -a[1] * t)
-
-
-def g2_affine(jac: np.ndarray) -> np.ndarray:
-    """(3, 2, 8) uint32 Jacobian -> (2, 2, 4) uint64 affine, as the CPU engine returns."""
-    X, Y, Z = (tuple(_int(jac[i, e]) * _RINV % Q for e in range(2)) for i in range(3))
-    if Z == (0, 0):
-        return np.zeros((2, 2, 4), np.uint64)
-    zi = _fq2_inv(Z)
-    zi2 = _fq2_mul(zi, zi)
-    x, y = _fq2_mul(X, zi2), _fq2_mul(Y, _fq2_mul(zi2, zi))
-    return np.array([[_mont_limbs64(x[0]), _mont_limbs64(x[1])], [_mont_limbs64(y[0]), _mont_limbs64(y[1])]], np.uint64)
+# --- host side ------------------------------------------------------------------------------
 
 
 def as_u32(a: np.ndarray) -> np.ndarray:
@@ -300,10 +263,7 @@ def msm(group: str, bases: np.ndarray, scalars: np.ndarray) -> np.ndarray:
     n = len(bases)
     if n != len(scalars):
         raise ValueError(f"MSM needs as many scalars as bases: {len(scalars)} != {n}")
-    if n == 0:
-        return np.zeros((2, 4) if group == "g1" else (2, 2, 4), np.uint64)
-    jac = msm_device(group, cuda.to_device(as_u32(bases)), cuda.to_device(as_u32(scalars)), n).copy_to_host()[0]
-    return g1_affine(jac) if group == "g1" else g2_affine(jac)
+    return msm_device(group, cuda.to_device(as_u32(bases)), cuda.to_device(as_u32(scalars)), n)
 
 
 assert math.log2(THREADS).is_integer()

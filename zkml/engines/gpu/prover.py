@@ -5,7 +5,7 @@ The proving key's bases and the A/B matrices (sorted into rows once, on the host
 the first time a key is used in a process and stay on the device; per proof only the witness
 goes up. From there every step runs on the device: A and B evaluated row by row, C = A*B, the
 three odd-coset transforms, H = A*B - C, and the five MSMs; only the five resulting points come
-back, and the blinding combinations (three MSMs of two or three points) run as small MSMs.
+back (as window sums, combined on the host), and the blinding combinations run as small MSMs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from numba import cuda
 
 from zkml.crypto.bn254 import R, g1_from_array, g2_from_array, ints_to_limbs
 from zkml.engines.gpu.field import fr_add, fr_load, fr_mul, fr_store, FR_ZERO
-from zkml.engines.gpu.msm import _grid, as_u32, g1_affine, g2_affine, msm, msm_device
+from zkml.engines.gpu.msm import _grid, as_u32, msm, msm_device
 from zkml.engines.gpu.ntt import Domain, mul_kernel, mul_sub_from_mont_kernel, to_mont_kernel
 from zkml.groth16.data_structures import Proof, ProvingKey
 
@@ -86,13 +86,6 @@ def check_fits(pk: ProvingKey) -> None:
                             f"{free / 2**30:.1f} GiB free of {total / 2**30:.1f} GiB; use --device cpu")
 
 
-def _msm_affine(group: str, bases, scalars, n: int) -> np.ndarray:
-    if n == 0:
-        return np.zeros((2, 4) if group == "g1" else (2, 2, 4), np.uint64)
-    jac = msm_device(group, bases, scalars, n).copy_to_host()[0]
-    return g1_affine(jac) if group == "g1" else g2_affine(jac)
-
-
 def h_evaluations(pk: ProvingKey, witness: np.ndarray, key: DeviceKey | None = None):
     """A*B - C on the odd coset, standard form, as a device array (the scalars for pk.h)."""
     key = key or device_key(pk)
@@ -120,11 +113,11 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, r: int | None = None, s: int |
     s = secrets.randbelow(R) if s is None else s % R
     key = device_key(pk)
     h, w = h_evaluations(pk, witness, key)
-    a = _msm_affine("g1", key.a, w, pk.n_vars)
-    b1 = _msm_affine("g1", key.b1, w, pk.n_vars)
-    b2 = _msm_affine("g2", key.b2, w, pk.n_vars)
-    c = _msm_affine("g1", key.c, w[pk.n_public + 1:], pk.n_vars - pk.n_public - 1)
-    hh = _msm_affine("g1", key.h, h, pk.domain_size)
+    a = msm_device("g1", key.a, w, pk.n_vars)
+    b1 = msm_device("g1", key.b1, w, pk.n_vars)
+    b2 = msm_device("g2", key.b2, w, pk.n_vars)
+    c = msm_device("g1", key.c, w[pk.n_public + 1:], pk.n_vars - pk.n_public - 1)
+    hh = msm_device("g1", key.h, h, pk.domain_size)
 
     pi_a = msm("g1", np.stack([pk.alpha1, a, pk.delta1]), ints_to_limbs([1, 1, r]))
     pi_b1 = msm("g1", np.stack([pk.beta1, b1, pk.delta1]), ints_to_limbs([1, 1, s]))
