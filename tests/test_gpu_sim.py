@@ -339,3 +339,24 @@ def test_device_gpu_without_a_gpu_is_one_line(tmp_path):
                           FIXTURES / "witness.wtns", tmp_path / "p.json", tmp_path / "pub.json", "--device", "auto"],
                          capture_output=True, text=True, cwd=ROOT, env=env)
     assert res.returncode == 0 and "proving on the CPU" in res.stderr
+
+
+def test_a_key_too_large_for_the_device_is_refused_before_upload(monkeypatch):
+    from zkml.engines.gpu import prover as P
+    from zkml.errors import ZkmlError
+    from zkml.groth16.setup import DevTau, setup_from_secrets
+
+    r1cs, _ = chain_circuit(4)
+    pk = setup_from_secrets(r1cs, DevTau.random())
+
+    class Ctx:
+        def get_memory_info(self):
+            return 1000, 80 * 2**30  # 1 kB free of 80 GiB
+
+    monkeypatch.setattr(P.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(P.cuda, "simulator_enabled", False, raising=False)
+    monkeypatch.setattr(P.cuda, "current_context", lambda: Ctx())
+    monkeypatch.setattr(P, "_resident", {})
+    monkeypatch.setattr(P, "DeviceKey", lambda pk: pytest.fail("uploaded before checking the size"))
+    with pytest.raises(ZkmlError, match=r"needs about .* GiB of device memory, the GPU has 0.0 GiB free of 80.0 GiB"):
+        P.device_key(pk)
