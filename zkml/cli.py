@@ -300,23 +300,79 @@ def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> 
     _summary(t0, [out])
 
 
+@main.command("prove-batch")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inputs", type=_existing)
+@click.option("-o", "--output", "out", type=_dir, default="proofs", show_default=True,
+              help="Folder for the proofs, one <input hash>.proof.json per input; a re-run skips those done.")
+@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True,
+              help="Ray workers (actors), each holding the proving key and using one core.")
+@click.option("--ray", "ray_address", help="HOST:PORT of a Ray cluster to join (default: a local Ray on 127.0.0.1).")
+@click.option("--device", type=click.Choice(["cpu", "gpu"]), default="cpu", show_default=True,
+              help="gpu asks Ray for one GPU per worker.")
+def prove_batch_cmd(bundle: Path, inputs: Path, out: Path, workers: int, ray_address: str | None, device: str) -> None:
+    """Prove an inference for every row of INPUTS (.npz 'x' or .json list) on Ray workers."""
+    from zkml.compiler.fidelity import load_dataset
+    from zkml.scale.batch_prove import prove_batch
+
+    t0 = time.perf_counter()
+    xs = load_dataset(inputs)
+
+    def progress(done: int, total: int, elapsed: float) -> None:
+        rate = done / elapsed * 60 if elapsed > 0 else 0.0
+        eta = (total - done) / (done / elapsed) if done else float("nan")
+        err.print(f"{done}/{total} proofs, {rate:.1f} per minute, ETA {eta:.0f} s", highlight=False)
+
+    try:
+        res = prove_batch(bundle, xs, out, workers=workers, address=ray_address, device=device,
+                          source=str(inputs), progress=progress)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished proofs are in place (each written whole); re-run to continue")
+        sys.exit(130)
+    for row, reason in res.failed:
+        err.print(f"[red]failed[/red]: {inputs}, row {row}: {reason}", highlight=False, soft_wrap=True)
+    out_print(f"{len(res.proved)} proved, {res.skipped} already done, {len(res.failed)} failed, of {res.total} inputs; "
+              f"proofs in {out}/")
+    _summary(t0, [])
+    if res.failed:
+        sys.exit(1)
+
+
 _rpc = click.option("--rpc", help="JSON-RPC URL of a node (default: the embedded in-process chain).")
 _key = click.option("--private-key-file", type=_existing,
                     help="Signing key for --rpc (else the ZKML_PRIVATE_KEY environment variable); never printed.")
 
 
 @main.command("verify")
-@click.argument("proof_file", type=_existing)
+@click.argument("proof_file", type=click.Path(exists=True, path_type=Path))
+@click.option("--batch", is_flag=True, help="PROOF_FILE is a folder (or file) of proofs of one bundle: one batched "
+              "pairing check (n + 3 pairings instead of 4n); the bad ones are named.")
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The bundle to verify against (default: the one named in the proof).")
 @click.option("--onchain", is_flag=True, help="Also verify with the Solidity verifier on an EVM chain.")
 @click.option("--address", help="Verifier address (default: the bundle's recorded deployment on that chain).")
 @_rpc
 @_key
-def bundle_verify_cmd(proof_file: Path, bundle: Path | None, onchain: bool, address: str | None,
+def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchain: bool, address: str | None,
                       rpc: str | None, private_key_file: Path | None) -> None:
     """Verify an inference proof file against its bundle's verifying key (and on chain)."""
     from zkml.bundle.claims import verify_inference
+
+    if batch or proof_file.is_dir():
+        from zkml.bundle.claims import verify_many
+        from zkml.scale.batch_prove import SUFFIX
+
+        files = sorted(proof_file.glob(f"*{SUFFIX}")) if proof_file.is_dir() else [proof_file]
+        t0 = time.perf_counter()
+        with step(f"Verifying {len(files)} proofs in one batch"):
+            good, bad = verify_many(files, bundle)
+        for path, reason in bad:
+            out_print(f"[red]INVALID[/red]: {path}: {reason}")
+        if bad:
+            out_print(f"{len(bad)} of {len(files)} proofs are invalid")
+            sys.exit(1)
+        out_print(f"[green]OK[/green]: all {len(good)} proofs are valid ({time.perf_counter() - t0:.1f} s)")
+        return
 
     if onchain:
         from zkml.evm.onchain import verify_onchain

@@ -26,19 +26,30 @@ from zkml.formats.snarkjs_json import proof_to_json
 PROOF_VERSION = 1
 
 
-def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "cpu", what: str = "input") -> dict:
-    from zkml.formats.zkey import read_zkey
+class Prover:
+    """A bundle's compiled program and proving key, loaded once: what a worker keeps between
+    proofs (``zkml prove-batch``). ``pk`` may be given when it is already in memory."""
+
+    def __init__(self, bundle: Path, pk=None):
+        from zkml.formats.zkey import read_zkey
+
+        self.bundle = Path(bundle)
+        self.manifest = store.read_manifest(self.bundle)
+        self.compiled = store.load_compiled(self.bundle, self.manifest)
+        zkey = store.check_file(self.bundle, self.manifest, store.ZKEY_FILE)
+        self.vk_sha256 = store.sha256_file(store.check_file(self.bundle, self.manifest, store.VK_FILE))
+        self.pk = pk if pk is not None else read_zkey(zkey)
+
+
+def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "cpu", what: str = "input",
+                    prover: Prover | None = None) -> dict:
     from zkml.groth16.prover import prove
 
-    bundle = Path(bundle)
-    manifest = store.read_manifest(bundle)
-    compiled = store.load_compiled(bundle, manifest)
-    zkey = store.check_file(bundle, manifest, store.ZKEY_FILE)
-    vk_path = store.check_file(bundle, manifest, store.VK_FILE)
+    prover = prover or Prover(bundle)
+    bundle, manifest, compiled, pk = prover.bundle, prover.manifest, prover.compiled, prover.pk
     committed = compiled.config.input_visibility == "committed"
     salt = secrets.randbelow(R) if committed else 0
     w, outs = witness(compiled, x, what, salt)
-    pk = read_zkey(zkey)
     proof, public = prove(pk, ints_to_limbs(w), device=device, witness_name=what)
     outputs = []
     for (name, shape, frac), q, meta in zip(compiled.outputs, outs, manifest["outputs"]):
@@ -52,7 +63,7 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
             "bundle": str(bundle),
             "model_sha256": manifest["model"]["sha256"],
             "weights_sha256": manifest["model"]["weights_sha256"],
-            "vk_sha256": store.sha256_file(vk_path),
+            "vk_sha256": prover.vk_sha256,
             "input": _input_claim(compiled, x, _commitment(compiled, x, salt) if committed else None, committed),
             "outputs": outputs,
         },
@@ -188,3 +199,44 @@ def load_input(path: Path, shape: tuple) -> np.ndarray:
     if arr.dtype.kind not in "fiu":
         raise ZkmlError(f"{path}: input must be numbers, got dtype {arr.dtype}")
     return arr.astype(np.float64)
+
+
+def verify_many(paths: list[Path], bundle: Path | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(valid, [(invalid, reason)]) for proof files of one bundle, with one batched pairing check
+    (zkml.groth16.batch_verify) and single checks only to name the bad proofs."""
+    from zkml.formats.snarkjs_json import _g1, _g2, read_vk
+    from zkml.groth16.batch_verify import verify_batch
+    from zkml.groth16.data_structures import Proof
+
+    if not paths:
+        raise ZkmlError("no proof files to verify")
+    bad: list[tuple[Path, str]] = []
+    items, item_paths = [], []
+    manifest = vk_path = None
+    for path in paths:
+        doc = _load_proof(path)
+        claim = doc["claim"]
+        b = Path(bundle or claim.get("bundle", ""))
+        if manifest is None:
+            manifest = store.read_manifest(b)
+            vk_path = store.check_file(b, manifest, store.VK_FILE)
+            vk_sha = store.sha256_file(vk_path)
+        if claim.get("vk_sha256") != vk_sha or claim.get("model_sha256") != manifest["model"]["sha256"]:
+            raise ZkmlError(f"{path}: made with another bundle or key than {paths[0]}; verify each bundle's proofs apart")
+        try:
+            public = [int(s) for s in doc["public_signals"]]
+            if public != expected_public(manifest, claim, path):
+                bad.append((path, "the claim does not match its public signals"))
+                continue
+            p = doc["proof"]
+            proof = Proof(a=_g1(path, "proof.pi_a", p.get("pi_a")), b=_g2(path, "proof.pi_b", p.get("pi_b")),
+                          c=_g1(path, "proof.pi_c", p.get("pi_c")))
+        except (ZkmlError, ValueError, TypeError) as e:
+            bad.append((path, str(e)))
+            continue
+        items.append((public, proof))
+        item_paths.append(path)
+    _, bad_idx = verify_batch(read_vk(vk_path), items)
+    bad += [(item_paths[i], "the proof does not verify") for i in bad_idx]
+    bad_set = {p for p, _ in bad}
+    return [p for p in paths if p not in bad_set], bad
