@@ -1,0 +1,136 @@
+"""Scale-out on Ray, on this machine only (127.0.0.1): batches proved by actors, resumed,
+surviving a killed worker, on a two-node cluster; batch verification naming the bad proof;
+bad input refused before any work is scheduled."""
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, chain_circuit
+from zkml.cli import main
+from zkml.crypto.bn254 import R, ints_to_limbs
+from zkml.errors import ZkmlError
+from zkml.scale.batch_prove import SUFFIX, prove_batch
+
+MODELS = ROOT / "models"
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scale")
+    r = CliRunner()
+    assert r.invoke(main, ["compile", str(MODELS / "breast_cancer.onnx"), "-c", str(MODELS / "breast_cancer_calibration.npz"),
+                           "-o", str(d / "bc")]).exit_code == 0
+    assert r.invoke(main, ["setup", str(d / "bc")]).exit_code == 0
+    return d / "bc"
+
+
+@pytest.fixture(scope="module")
+def xs():
+    return np.load(MODELS / "breast_cancer_test.npz")["x"][:6]
+
+
+def test_batch_resume_and_tampered_proof(bundle, xs, tmp_path):
+    out = tmp_path / "proofs"
+    res = prove_batch(bundle, xs, out, workers=2)
+    assert len(res.proved) == 6 and not res.failed
+    files = sorted(out.glob(f"*{SUFFIX}"))
+    assert len(files) == 6 and not list(out.glob("*.tmp*"))
+    # a re-run does nothing; a tampered proof is proved again
+    assert prove_batch(bundle, xs, out, workers=2).skipped == 6
+    doc = json.loads(files[2].read_text())
+    doc["proof"]["pi_a"][1] = str(int(doc["proof"]["pi_a"][1]) + 1)
+    files[2].write_text(json.dumps(doc))
+    res = prove_batch(bundle, xs, out, workers=1)
+    assert res.skipped == 5 and [n for n, _ in res.proved] == [files[2].name.removesuffix(SUFFIX)]
+    # and the CLI's batch verification agrees that everything is valid again
+    r = CliRunner().invoke(main, ["verify", str(out), "--batch"])
+    assert r.exit_code == 0 and "all 6 proofs are valid" in r.output
+
+
+def test_a_killed_worker_costs_only_its_task(bundle, xs, tmp_path):
+    import psutil
+
+    killed = []
+
+    def kill_one(done, total, elapsed):
+        if killed:
+            return
+        for proc in psutil.process_iter(["cmdline"]):
+            if any("ProverWorker" in part for part in (proc.info["cmdline"] or [])):
+                os.kill(proc.pid, signal.SIGKILL)
+                killed.append(proc.pid)
+                return
+
+    res = prove_batch(bundle, np.concatenate([xs, xs[:4] + 0.01]), tmp_path / "p", workers=2, progress=kill_one)
+    assert killed, "no worker process was found to kill"
+    assert len(res.proved) == 10 and not res.failed
+
+
+def test_two_node_cluster(bundle, xs, tmp_path):
+    from ray.cluster_utils import Cluster
+
+    from zkml.scale.cluster import _loopback_env
+
+    _loopback_env()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1"})
+    try:
+        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        cluster.wait_for_nodes()
+        res = prove_batch(bundle, xs[:4], tmp_path / "p", workers=2, address=cluster.address)
+        assert len(res.proved) == 4 and not res.failed
+    finally:
+        cluster.shutdown()
+
+
+def test_bad_input_is_refused_before_scheduling(bundle, xs, tmp_path):
+    bad = np.zeros((3, 7))  # breast cancer takes 30 features
+    t0 = time.perf_counter()
+    with pytest.raises(ZkmlError, match="row 0"):
+        prove_batch(bundle, bad, tmp_path / "p", workers=2, source="bad.npz")
+    rows = xs.copy()
+    rows[4, 3] = np.nan
+    with pytest.raises(ZkmlError, match="row 4.*NaN"):
+        prove_batch(bundle, rows, tmp_path / "p", workers=2, source="bad.npz")
+    assert time.perf_counter() - t0 < 10 and not (tmp_path / "p").exists()
+
+
+def test_output_folder_of_another_bundle_and_unreachable_cluster(bundle, xs, tmp_path):
+    out = tmp_path / "p"
+    out.mkdir()
+    doc = {"zkml_proof_version": 1, "claim": {"model_sha256": "00" * 32, "vk_sha256": "11" * 32},
+           "proof": {}, "public_signals": []}
+    (out / f"other{SUFFIX}").write_text(json.dumps(doc))
+    with pytest.raises(ZkmlError, match=f"other{SUFFIX}: is a proof for another bundle"):
+        prove_batch(bundle, xs, out, workers=1)
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(main, ["prove-batch", str(bundle), str(MODELS / "breast_cancer_test.npz"), "-o",
+                                  str(tmp_path / "q"), "--ray", "127.0.0.1:9"])
+    assert r.exit_code == 1 and "cannot connect" in r.output and time.perf_counter() - t0 < 30
+
+
+def test_batch_verification_names_the_bad_proof():
+    from zkml.engines.cpu.prover import prove
+    from zkml.groth16.batch_verify import verify_batch, verify_batch_equation
+    from zkml.groth16.setup import DevTau, setup_from_secrets
+
+    r1cs, w = chain_circuit(4, n_extra_public=1)
+    pk = setup_from_secrets(r1cs, DevTau.random())
+    vk = pk.verifying_key()
+    public = w[1: pk.n_public + 1]
+    items = [(public, prove(pk, ints_to_limbs(w))) for _ in range(6)]
+    assert verify_batch(vk, items) == (True, [])
+    wrong = list(items)
+    wrong[3] = ([(public[0] + 1) % R] + public[1:], items[3][1])
+    assert verify_batch(vk, wrong) == (False, [3])
+    # two wrong proofs whose errors could cancel with fixed weights do not with random ones
+    p0, p1 = items[0][1], items[1][1]
+    swapped = [(public, type(p0)(a=p0.a, b=p0.b, c=p1.c)), (public, type(p1)(a=p1.a, b=p1.b, c=p0.c))]
+    assert not verify_batch_equation(vk, swapped)
+    assert verify_batch(vk, swapped) == (False, [0, 1])
