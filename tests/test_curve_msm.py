@@ -1,6 +1,5 @@
 """G1/G2 formulas, MSM and batch point operations of the CPU engine against py_ecc."""
 
-import random
 
 import numpy as np
 import pytest

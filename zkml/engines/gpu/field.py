@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import uint32, uint64  # noqa: F401 (used by the generated code)
-from numba.extending import register_jitable
+from numba.extending import register_jitable  # noqa: F401 (used by the generated code)
 
 from zkml.crypto.bn254 import Q, R
 

@@ -195,8 +195,8 @@ def _instantiate(group: str, field: str) -> str:
 exec(compile("from numba.extending import register_jitable\n" + _G1_IO + _G2_IO
              + _instantiate("g1", "fq") + _instantiate("g2", "fq2"), __file__, "exec"))
 
-_KERNELS = {"g1": (g1_bucket_kernel, g1_reduce_kernel, g1_window_kernel, (3, N)),  # noqa: F821
-            "g2": (g2_bucket_kernel, g2_reduce_kernel, g2_window_kernel, (3, 2, N))}  # noqa: F821
+_KERNELS = {"g1": (g1_bucket_kernel, g1_reduce_kernel, g1_window_kernel, (3, N)),  # noqa: F405,F821
+            "g2": (g2_bucket_kernel, g2_reduce_kernel, g2_window_kernel, (3, 2, N))}  # noqa: F405,F821
 
 
 def window_bits(n: int) -> int:
