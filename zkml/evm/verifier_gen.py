@@ -14,7 +14,7 @@ from zkml.groth16.data_structures import VerifyingKey
 TEMPLATE = Path(__file__).resolve().parent.parent.parent / "verifier_contracts" / "Groth16Verifier.sol.tmpl"
 
 
-def _ic_lines(vk: VerifyingKey) -> tuple[str, str]:
+def _ic_lines(vk: VerifyingKey) -> tuple[str, str, str]:
     consts, acc = [], []
     for i, p in enumerate(vk.ic):
         x, y = p if p is not None else (0, 0)
@@ -28,7 +28,11 @@ def _ic_lines(vk: VerifyingKey) -> tuple[str, str]:
             f"            valid := and(valid, staticcall(gas(), 7, add(m, 64), 96, add(m, 64), 64))\n"
             f"            valid := and(valid, staticcall(gas(), 6, m, 128, m, 64))"
         )
-    return "\n".join(consts), "\n".join(acc)
+    batch = [f"        (ok, x, y) = _ecMul(IC{i}_X, IC{i}_Y, sx[{i - 1}]);\n"
+             f"        if (!ok) return false;\n"
+             f"        (ok, lx, ly) = _ecAdd(lx, ly, x, y);\n"
+             f"        if (!ok) return false;" for i in range(1, len(vk.ic))]
+    return "\n".join(consts), "\n".join(acc), "\n".join(batch)
 
 
 def generate_solidity(vk: VerifyingKey, contract_name: str = "Groth16Verifier") -> str:
@@ -38,14 +42,14 @@ def generate_solidity(vk: VerifyingKey, contract_name: str = "Groth16Verifier") 
     (bx0, bx1), (by0, by1) = vk.beta2
     (gx0, gx1), (gy0, gy1) = vk.gamma2
     (dx0, dx1), (dy0, dy1) = vk.delta2
-    consts, acc = _ic_lines(vk)
+    consts, acc, batch = _ic_lines(vk)
     values = {
         "CONTRACT_NAME": contract_name, "N_PUBLIC": str(vk.n_public),
         "ALPHA_X": str(vk.alpha1[0]), "ALPHA_Y": str(vk.alpha1[1]),
         "BETA_X1": str(bx1), "BETA_X0": str(bx0), "BETA_Y1": str(by1), "BETA_Y0": str(by0),
         "GAMMA_X1": str(gx1), "GAMMA_X0": str(gx0), "GAMMA_Y1": str(gy1), "GAMMA_Y0": str(gy0),
         "DELTA_X1": str(dx1), "DELTA_X0": str(dx0), "DELTA_Y1": str(dy1), "DELTA_Y0": str(dy0),
-        "IC_CONSTANTS": consts, "IC_ACCUMULATE": acc,
+        "IC_CONSTANTS": consts, "IC_ACCUMULATE": acc, "IC_BATCH": batch,
     }
     for k, v in values.items():
         src = src.replace("{{" + k + "}}", v)
