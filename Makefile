@@ -44,6 +44,7 @@ bench: install
 	$(PY) bench/bench_groth16.py
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_evm.py
+	$(PY) bench/bench_batch_verify.py
 
 gpu-check: install
 	$(PY) scripts/gpu_check.py
