@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_evm.py
 	$(PY) bench/bench_batch_verify.py
+	$(PY) bench/bench_scale.py
 
 gpu-check: install
 	$(PY) scripts/gpu_check.py
