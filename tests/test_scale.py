@@ -85,6 +85,13 @@ def test_two_node_cluster(bundle, xs, tmp_path):
         cluster.wait_for_nodes()
         res = prove_batch(bundle, xs[:4], tmp_path / "p", workers=2, address=cluster.address)
         assert len(res.proved) == 4 and not res.failed
+        from zkml.attest import document as D
+        from zkml.attest.owner import from_evaluation
+        from zkml.scale.chunked_evaluation import prove_chunked
+
+        result, _ = prove_chunked(bundle, MODELS / "breast_cancer_test.npz", None, 2, samples=4, workers=2,
+                                  address=cluster.address, log=lambda m: None)
+        assert D.check_proof(from_evaluation(result), "two-node")[0]
     finally:
         cluster.shutdown()
 
@@ -134,3 +141,66 @@ def test_batch_verification_names_the_bad_proof():
     swapped = [(public, type(p0)(a=p0.a, b=p0.b, c=p1.c)), (public, type(p1)(a=p1.a, b=p1.b, c=p0.c))]
     assert not verify_batch_equation(vk, swapped)
     assert verify_batch(vk, swapped) == (False, [0, 1])
+
+
+@pytest.fixture(scope="module")
+def chunked(bundle):
+    """Two chunked evaluations (3 chunks of 2) of different test rows, as documents."""
+    from zkml.attest.owner import from_evaluation
+    from zkml.scale.chunked_evaluation import prove_chunked
+
+    d = bundle.parent
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    np.savez(d / "other.npz", x=data["x"][20:26], y=data["y"][20:26])
+    docs = []
+    for src in (MODELS / "breast_cancer_test.npz", d / "other.npz"):
+        result, _ = prove_chunked(bundle, src, None, 2, samples=6, workers=2, log=lambda m: None)
+        docs.append(from_evaluation(result))
+    return docs
+
+
+def test_chunked_evaluation_verifies(chunked):
+    from zkml.attest import document as D
+
+    doc = chunked[0]
+    assert doc["claim"]["dataset"]["chunks"] == 3 and len(doc["proof"]["chunks"]) == 3
+    ok, reason = D.check_proof(doc, "chunked")
+    assert ok, reason
+
+
+def _tampered(doc, change):
+    import copy
+
+    d = copy.deepcopy(doc)
+    change(d)
+    return d
+
+
+def test_chunked_evaluation_rejects_tampering(chunked):
+    from zkml.attest import document as D
+
+    doc, other = chunked
+    chunks = doc["proof"]["chunks"]
+    cases = {
+        "missing": lambda d: d["proof"]["chunks"].pop(1),
+        "repeated": lambda d: d["proof"]["chunks"].__setitem__(2, dict(d["proof"]["chunks"][1])),
+        "other data set": lambda d: d["proof"]["chunks"].__setitem__(1, other["proof"]["chunks"][1]),
+        "tampered proof": lambda d: d["proof"]["chunks"][0].__setitem__("pi_c", chunks[1]["pi_c"]),
+        "moved index": lambda d: d["proof"]["chunks"][0].update(index=5),
+    }
+    for name, change in cases.items():
+        ok, reason = D.check_proof(_tampered(doc, change), name)
+        assert not ok, name
+    # a claim of more right answers than the chunks prove cannot be re-encoded
+    def inflate(d):
+        d["claim"]["metric"]["correct"] = d["claim"]["metric"]["k"] = 6
+        d["proof"]["chunks"][0]["public_signals"][0] = str(int(chunks[0]["public_signals"][0]) + 1)
+    bad = _tampered(doc, inflate)
+    assert not D.check_proof(bad, "inflated")[0]
+
+
+def test_chunk_size_must_divide_the_samples(bundle):
+    from zkml.scale.chunked_evaluation import prove_chunked
+
+    with pytest.raises(ZkmlError, match="chunks of 4"):
+        prove_chunked(bundle, MODELS / "breast_cancer_test.npz", None, 4, samples=6, workers=1)

@@ -512,8 +512,13 @@ def attest_inference_cmd(proof_file: Path, out: Path | None) -> None:
 @click.option("--ptau", type=_existing, help="Phase-1 powers of tau for the evaluation keys; default: a development tau (insecure).")
 @click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
 @click.option("-o", "--output", "out", type=_output, default="evaluation.attestation.json", show_default=True)
+@click.option("--chunk-size", type=click.IntRange(1), help="Prove in chunks of this many samples on Ray, bound by a "
+              "Merkle root of the chunk commitments (N must be a multiple).")
+@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True,
+              help="With --chunk-size: Ray workers.")
+@click.option("--ray", "ray_address", help="With --chunk-size: HOST:PORT of a Ray cluster (default: local Ray on 127.0.0.1).")
 def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | None, ptau: Path | None,
-                        device: str, out: Path) -> None:
+                        device: str, out: Path, chunk_size: int | None, workers: int, ray_address: str | None) -> None:
     """Prove that BUNDLE's model gets at least K of N committed test samples right (one circuit);
     writes an unsigned attestation and, beside it, the opening (salt) of the dataset commitment."""
     import json
@@ -524,7 +529,13 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
     from zkml.formats.binfile import write_atomic_text
 
     t0 = time.perf_counter()
-    if k is None:
+    if chunk_size:
+        from zkml.scale.chunked_evaluation import prove_chunked
+
+        result, opening = prove_chunked(bundle, data, k, chunk_size, samples=samples, ptau=ptau, workers=workers,
+                                        address=ray_address, log=lambda m: err.print(m, highlight=False, soft_wrap=True))
+        k = result["claim"]["metric"]["k"]
+    elif k is None:
         import numpy as np
 
         from zkml.compiler.compile import forward
@@ -535,9 +546,10 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
         with step(f"Running the circuit's arithmetic on {n} samples"):
             k = sum(int(np.argmax(forward(compiled, x)[0]) == y) for x, y in zip(xs[:n], ys[:n]))
         err.print(f"K = {k} (what the model gets right)", highlight=False)
-    with step("Proving the evaluation") as _:
-        result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device,
-                                           log=lambda m: err.print(m, highlight=False, soft_wrap=True))
+    if not chunk_size:
+        with step("Proving the evaluation"):
+            result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device,
+                                               log=lambda m: err.print(m, highlight=False, soft_wrap=True))
     doc = from_evaluation(result)
     opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
     write_atomic_text(opening_path, json.dumps(opening, indent=1) + "\n")

@@ -13,7 +13,9 @@ signature, how it is checked against its own proof, and its validation on read.
       "circuit": {"vk_sha256": hex, "verifying_key": {snarkjs verification_key.json},
                   "layout": {how the public signals encode the claim} | absent,
                   "vk_path": where the key was read from (a hint, not signed)},
-      "proof": {snarkjs proof.json fields, "public_signals": [decimal strings]},
+      "proof": {snarkjs proof.json fields, "public_signals": [decimal strings]}
+               | chunked evaluation: {"chunks": [{"index", pi_a, pi_b, pi_c, "public_signals"}],
+                                      "public_signals": [correct, n, k, Merkle root]},
       "chain": null | {"chain_id", "registry", "verifier", "verifier_index", "attestation_id", "tx_hash"},
       "issued_at": unix seconds,
       "signature": null | {"signer": address, "value": 0x hex (65 bytes)}
@@ -133,6 +135,13 @@ def check_proof(doc: dict, where: str) -> tuple[bool, str]:
             return False, "the claim's readable values do not match the proof's public signals"
     except (KeyError, TypeError, ValueError) as e:
         raise FormatError(f"{where}: claim is incomplete ({type(e).__name__}: {e})") from None
+    if "chunks" in doc["proof"]:
+        from zkml.scale.chunked_evaluation import check_chunks
+
+        try:
+            return check_chunks(doc, where)
+        except (KeyError, TypeError, ValueError) as e:
+            raise FormatError(f"{where}: a chunk proof is incomplete ({type(e).__name__}: {e})") from None
     vk = vk_from_json(doc["circuit"]["verifying_key"], f"{where}: circuit.verifying_key")
     p = doc["proof"]
     proof = Proof(a=_g1(where, "proof.pi_a", p.get("pi_a")), b=_g2(where, "proof.pi_b", p.get("pi_b")),
@@ -187,8 +196,16 @@ def validate(doc, where: str) -> dict:
     _need(isinstance(ci, dict) and isinstance(ci.get("verifying_key"), dict), where, "circuit.verifying_key must be an object")
     _need(ci.get("vk_sha256") == vk_sha256(ci["verifying_key"]), where, "circuit.vk_sha256 does not match circuit.verifying_key")
     p = doc["proof"]
-    _need(isinstance(p, dict) and all(k in p for k in ("pi_a", "pi_b", "pi_c", "public_signals")), where,
-          "proof must hold pi_a, pi_b, pi_c and public_signals")
+    chunked = isinstance(p, dict) and "chunks" in p
+    _need(isinstance(p, dict) and all(k in p for k in (("chunks",) if chunked else ("pi_a", "pi_b", "pi_c")) + ("public_signals",)),
+          where, "proof must hold pi_a, pi_b, pi_c (or chunks) and public_signals")
+    if chunked:
+        _need(c["kind"] == "evaluation" and isinstance(p["chunks"], list)
+              and all(isinstance(ch, dict) and isinstance(ch.get("index"), int) and isinstance(ch.get("public_signals"), list)
+                      for ch in p["chunks"]), where, "proof.chunks must be a list of chunk proofs with an integer index")
+        d = c["dataset"]
+        _need(isinstance(d.get("chunks"), int) and isinstance(d.get("chunk_size"), int), where,
+              "a chunked evaluation's claim.dataset holds chunks and chunk_size (integers)")
     _need(isinstance(p["public_signals"], list) and all(isinstance(s, str) and s.isdigit() for s in p["public_signals"]),
           where, "proof.public_signals must be a list of decimal strings")
     _need(c["claim_hash"] == claim_hash(p["public_signals"]), where, "claim.claim_hash does not match the proof's public signals")

@@ -81,6 +81,9 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
         ch = doc["chain"]
         raise ZkmlError(f"this attestation is already published (chain {ch['chain_id']}, registry {ch['registry']}, "
                         f"attestation {ch['attestation_id']})")
+    if "chunks" in doc["proof"]:
+        raise ZkmlError("a chunked evaluation cannot be published yet: the registry records one proof per "
+                        "attestation (its chunk proofs are checked by `zkml check` and `verify_batch`)")
     ok, reason = D.check_proof(doc, "attestation")
     if not ok:
         raise ZkmlError(f"the attestation's proof does not check ({reason}); nothing published")

@@ -40,13 +40,13 @@ def load_labelled(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(xs, np.float64), np.asarray(ys, np.int64)
 
 
-def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log) -> tuple[Path, Path]:
-    """(zkey, vk) for the evaluation circuit of n samples, made or reused."""
+def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log, kind: str = "n") -> tuple[Path, Path]:
+    """(zkey, vk) for the evaluation circuit of n samples (kind "chunk": one chunk of n), made or reused."""
     from zkml.formats.r1cs import write_r1cs
     from zkml.formats.snarkjs_json import write_vk
     from zkml.formats.zkey import write_zkey
 
-    folder = Path(bundle) / "evaluations" / f"n{n}"
+    folder = Path(bundle) / "evaluations" / f"{kind}{n}"
     folder.mkdir(parents=True, exist_ok=True)
     r1cs_path, zkey, vk = folder / store.R1CS_FILE, folder / store.ZKEY_FILE, folder / store.VK_FILE
     write_r1cs(r1cs_path, r1cs)

@@ -65,8 +65,13 @@ def _correct_bit(b: CircuitBuilder, logits, label: int) -> int:
     return acc_w, acc_v, onehot
 
 
-def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, salt: int, emit: bool):
-    """(builder, count, commitment) for the claim "at least k of these samples are right"."""
+def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, salt: int, emit: bool,
+                     chunk_index: int | None = None):
+    """(builder, count, commitment) for the claim "at least k of these samples are right".
+
+    With ``chunk_index`` the circuit proves one chunk of a larger test set: the index is a public
+    input and the first value under the commitment, so a chunk proof cannot stand at another
+    position of the set's Merkle tree. Public signals: [count, index, N, K, commitment]."""
     n = len(xs)
     if n == 0 or len(labels) != n:
         raise ZkmlError(f"an evaluation needs as many labels as samples (got {n} samples, {len(labels)} labels)")
@@ -85,6 +90,10 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
         committed_w += [int(q) for q in np.asarray(x_wires).ravel()] + [int(q) for q in onehot]
         committed_v += [int(q) for q in xq.ravel()] + [int(j == int(label)) for j in range(logits.values.size)]
     salt_w = int(b.alloc(np.array([salt], dtype=object))[0])
+    if chunk_index is not None:
+        idx_w = int(b.alloc(np.array([chunk_index], np.int64), PUBLIC_INPUT)[0])
+        committed_w = [idx_w] + committed_w
+        committed_v = [chunk_index] + committed_v
     cw, cv = chain_hash(b, committed_w + [salt_w], committed_v + [salt])
     count_v = sum(v for _, v in correct)
     count = Signal(LC(np.zeros(n, np.int64), np.array([w for w, _ in correct]), np.ones(n, np.int64), 1) if emit else None,
@@ -102,9 +111,10 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
     return b, count_v, cv
 
 
-def commitment_of(c: Compiled, xs: np.ndarray, labels: np.ndarray, n_classes: int, salt: int) -> int:
+def commitment_of(c: Compiled, xs: np.ndarray, labels: np.ndarray, n_classes: int, salt: int,
+                  chunk_index: int | None = None) -> int:
     """The dataset commitment ``build_evaluation`` publishes, computed outside the circuit."""
-    vals = []
+    vals = [] if chunk_index is None else [chunk_index]
     for i, (x, label) in enumerate(zip(xs, labels)):
         vals += [int(q) for q in quantize_input(c, x, f"sample {i}").ravel()] + [int(j == int(label)) for j in range(n_classes)]
     return chain_value(vals + [salt])
