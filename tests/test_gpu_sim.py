@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 from numba import cuda, njit
+from numba.extending import register_jitable
 from py_ecc import optimized_bn128 as bn
 
 from conftest import FIXTURES, ROOT, chain_circuit, node_tool, random_g1_points, random_g2_points, run_tool
@@ -64,25 +65,26 @@ def unmont(a, p):
 # --- field: the same functions under njit and in CUDA kernels --------------------------------
 
 
+@register_jitable
+def _fq_ops(a, b, out, i):
+    x, y = fq_load(a, i), fq_load(b, i)
+    fq_store(out, 4 * i, fq_mul(x, y))
+    fq_store(out, 4 * i + 1, fq_add(x, y))
+    fq_store(out, 4 * i + 2, fq_sub(x, y))
+    fq_store(out, 4 * i + 3, fq_neg(x))
+
+
 @njit
 def _cpu_field(a, b, out):
     for i in range(a.shape[0]):
-        x, y = fq_load(a, i), fq_load(b, i)
-        fq_store(out, 4 * i, fq_mul(x, y))
-        fq_store(out, 4 * i + 1, fq_add(x, y))
-        fq_store(out, 4 * i + 2, fq_sub(x, y))
-        fq_store(out, 4 * i + 3, fq_neg(x))
+        _fq_ops(a, b, out, i)
 
 
 @cuda.jit
 def _gpu_field(a, b, out):
     i = cuda.grid(1)
     if i < a.shape[0]:
-        x, y = fq_load(a, i), fq_load(b, i)
-        fq_store(out, 4 * i, fq_mul(x, y))
-        fq_store(out, 4 * i + 1, fq_add(x, y))
-        fq_store(out, 4 * i + 2, fq_sub(x, y))
-        fq_store(out, 4 * i + 3, fq_neg(x))
+        _fq_ops(a, b, out, i)
 
 
 @cuda.jit

@@ -5,7 +5,6 @@ bad input refused before any work is scheduled."""
 import json
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -97,15 +96,16 @@ def test_two_node_cluster(bundle, xs, tmp_path):
 
 
 def test_bad_input_is_refused_before_scheduling(bundle, xs, tmp_path):
+    import ray
+
     bad = np.zeros((3, 7))  # breast cancer takes 30 features
-    t0 = time.perf_counter()
     with pytest.raises(ZkmlError, match="row 0"):
         prove_batch(bundle, bad, tmp_path / "p", workers=2, source="bad.npz")
     rows = xs.copy()
     rows[4, 3] = np.nan
     with pytest.raises(ZkmlError, match="row 4.*NaN"):
         prove_batch(bundle, rows, tmp_path / "p", workers=2, source="bad.npz")
-    assert time.perf_counter() - t0 < 10 and not (tmp_path / "p").exists()
+    assert not ray.is_initialized() and not (tmp_path / "p").exists()  # refused before Ray started
 
 
 def test_output_folder_of_another_bundle_and_unreachable_cluster(bundle, xs, tmp_path):
@@ -116,10 +116,10 @@ def test_output_folder_of_another_bundle_and_unreachable_cluster(bundle, xs, tmp
     (out / f"other{SUFFIX}").write_text(json.dumps(doc))
     with pytest.raises(ZkmlError, match=f"other{SUFFIX}: is a proof for another bundle"):
         prove_batch(bundle, xs, out, workers=1)
-    t0 = time.perf_counter()
     r = CliRunner().invoke(main, ["prove-batch", str(bundle), str(MODELS / "breast_cancer_test.npz"), "-o",
                                   str(tmp_path / "q"), "--ray", "127.0.0.1:9"])
-    assert r.exit_code == 1 and "cannot connect" in r.output and time.perf_counter() - t0 < 30
+    assert r.exit_code == 1 and "cannot connect" in r.output  # the bounded TCP check, not Ray's own retries
+    assert not (tmp_path / "q").exists()
 
 
 def test_batch_verification_names_the_bad_proof():

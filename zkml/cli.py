@@ -524,32 +524,19 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
     import json
 
     from zkml.attest.owner import from_evaluation
-    from zkml.bundle import store
-    from zkml.bundle.evaluation import load_labelled, prove_evaluation
+    from zkml.bundle.evaluation import prove_evaluation
     from zkml.formats.binfile import write_atomic_text
 
     t0 = time.perf_counter()
+    log = lambda m: err.print(m, highlight=False, soft_wrap=True)  # noqa: E731
     if chunk_size:
         from zkml.scale.chunked_evaluation import prove_chunked
 
         result, opening = prove_chunked(bundle, data, k, chunk_size, samples=samples, ptau=ptau, workers=workers,
-                                        address=ray_address, log=lambda m: err.print(m, highlight=False, soft_wrap=True))
-        k = result["claim"]["metric"]["k"]
-    elif k is None:
-        import numpy as np
-
-        from zkml.compiler.compile import forward
-
-        xs, ys = load_labelled(data)
-        n = samples or len(xs)
-        compiled = store.load_compiled(bundle)
-        with step(f"Running the circuit's arithmetic on {n} samples"):
-            k = sum(int(np.argmax(forward(compiled, x)[0]) == y) for x, y in zip(xs[:n], ys[:n]))
-        err.print(f"K = {k} (what the model gets right)", highlight=False)
-    if not chunk_size:
+                                        address=ray_address, log=log)
+    else:
         with step("Proving the evaluation"):
-            result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device,
-                                               log=lambda m: err.print(m, highlight=False, soft_wrap=True))
+            result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device, log=log)
     doc = from_evaluation(result)
     opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
     write_atomic_text(opening_path, json.dumps(opening, indent=1) + "\n")

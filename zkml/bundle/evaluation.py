@@ -70,10 +70,10 @@ def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log, kind: str = "n") -
     return zkey, vk
 
 
-def prove_evaluation(bundle: Path, data: Path, k: int, *, samples: int | None = None, ptau: Path | None = None,
+def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | None = None, ptau: Path | None = None,
                      device: str = "cpu", log=print) -> tuple[dict, dict]:
-    """(proof, opening) for "at least k of the first `samples` rows of `data` are classified
-    right"; the proof is checked before it is returned. The proof dict holds the claim, the
+    """(proof, opening) for "at least k (default: as many as it gets) of the first `samples` rows
+    of `data` are classified right"; the proof is checked before it is returned. The proof dict holds the claim, the
     snarkjs proof, the public signals and the verifying key (JSON and path)."""
     from zkml.compiler.evaluate import build_evaluation
     from zkml.crypto.bn254 import R, ints_to_limbs
@@ -90,6 +90,11 @@ def prove_evaluation(bundle: Path, data: Path, k: int, *, samples: int | None = 
             raise ZkmlError(f"--samples {samples}: {data} has {len(xs)} samples")
         xs, ys = xs[:samples], ys[:samples]
     n = len(xs)
+    if k is None:  # the strongest true claim: as many as the circuit's arithmetic gets right
+        from zkml.compiler.compile import forward
+
+        k = sum(int(np.argmax(forward(compiled, x)[0]) == y) for x, y in zip(xs, ys))
+        log(f"K = {k} (what the model gets right)")
     salt = secrets.randbelow(R)
     log(f"building the evaluation circuit over {n} samples")
     b, count, commitment = build_evaluation(compiled, xs, ys, k, salt, emit=True)
