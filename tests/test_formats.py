@@ -126,7 +126,7 @@ def test_witness_value_not_reduced(tmp_path):
     w = read_wtns(FIXTURES / "witness.wtns")
     w[2] = B.int_to_limbs(B.R)
     write_wtns(tmp_path / "w.wtns", w)
-    with pytest.raises(FormatError, match="not reduced"):
+    with pytest.raises(FormatError, match="witness value 2 is not below the field prime r"):
         read_wtns(tmp_path / "w.wtns")
 
 

@@ -146,6 +146,19 @@ def write_atomic_text(path, text: str) -> None:
         raise
 
 
+def first_not_below(arr: np.ndarray, modulus: int) -> int:
+    """Index of the first row of an (n, 4) limb array whose value is >= ``modulus``, or -1."""
+    arr = np.asarray(arr).reshape(-1, LIMBS)
+    m = np.frombuffer(le(modulus), dtype="<u8")
+    less = np.zeros(len(arr), bool)
+    equal = np.ones(len(arr), bool)
+    for k in (3, 2, 1, 0):  # lexicographic, from the top limb down
+        less |= equal & (arr[:, k] < m[k])
+        equal &= arr[:, k] == m[k]
+    bad = np.flatnonzero(~less)
+    return int(bad[0]) if len(bad) else -1
+
+
 def check_prime(path: str, what: str, got: int, expected: int) -> None:
     if got != expected:
         raise FormatError(

@@ -18,6 +18,9 @@ import numpy as np
 from zkml.crypto.bn254 import G1_GENERATOR, G2_GENERATOR, Q, R, g1_to_array, g2_to_array, ints_to_limbs
 from zkml.errors import FormatError
 from zkml.formats.binfile import BinFile, Reader, le, read_binfile, section_points, write_binfile
+from zkml.formats.point_checks import Points, check_points
+
+ADVICE = "get the .ptau file again (and check it with `snarkjs powersoftau verify`)"
 
 
 class PtauSection(IntEnum):
@@ -40,7 +43,9 @@ _LAGRANGE = (PtauSection.LAGRANGE_TAU_G1, PtauSection.LAGRANGE_TAU_G2,
 
 @dataclass
 class PowersOfTau:
-    """A ``.ptau`` opened for reading; point arrays are sliced from it on demand."""
+    """A ``.ptau`` opened for reading; point arrays are sliced from it on demand, and every
+    point handed out is checked first (canonical, on its curve, not the identity, G2 in the
+    subgroup), so only the points a setup uses are paid for, however large the file."""
 
     path: str
     power: int
@@ -59,8 +64,10 @@ class PowersOfTau:
                 f"{self.path}: section {kind.name} holds {len(buf) // size} points, "
                 f"{start + count} needed"
             )
-        return section_points(buf[start * size : (start + count) * size], 4 if g2 else 2,
-                              self.path, kind.name)
+        pts = section_points(buf[start * size : (start + count) * size], 4 if g2 else 2,
+                             self.path, kind.name)
+        check_points(self.path, [Points(kind.name, pts, first=start, identity_ok=False)], ADVICE)
+        return pts
 
     def tau_g1(self, count: int) -> np.ndarray:
         return self._points(PtauSection.TAU_G1, 0, count, False)

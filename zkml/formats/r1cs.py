@@ -14,7 +14,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import R
 from zkml.errors import FormatError
-from zkml.formats.binfile import Reader, le, read_binfile, write_binfile
+from zkml.formats.binfile import Reader, first_not_below, le, read_binfile, write_binfile
 from zkml.r1cs import R1CS, SparseMatrix
 
 _TERM = np.dtype([("wire", "<u4"), ("coef", "<u8", (4,))])  # 36 bytes, packed
@@ -35,6 +35,8 @@ def read_r1cs(path) -> R1CS:
     n_labels, n_constraints = h.u64(), h.u32()
     if 1 + n_pub_out + n_pub_in + n_prv_in > n_wires:
         raise FormatError(f"{p}: header counts more inputs and outputs than the {n_wires} wires")
+    if len(h.buf) != h.pos:
+        raise FormatError(f"{p}: header section has {len(h.buf) - h.pos} bytes more than its fields")
 
     buf = f.section(R1csSection.CONSTRAINTS, "constraints")
     raw = bytes(buf)
@@ -65,7 +67,14 @@ def read_r1cs(path) -> R1CS:
         else:
             mat = SparseMatrix.empty()
         if mat.nnz and int(mat.cols.max()) >= n_wires:
-            raise FormatError(f"{p}: matrix {name} names wire {int(mat.cols.max())} of {n_wires}")
+            t = int(np.argmax(mat.cols >= n_wires))
+            raise FormatError(f"{p}: constraint {int(mat.rows[t])}, matrix {name} names wire "
+                              f"{int(mat.cols[t])}; the header has {n_wires} wires (corrupt file)")
+        bad = first_not_below(mat.values, R)
+        if bad >= 0:
+            raise FormatError(f"{p}: constraint {int(mat.rows[bad])}, matrix {name}: the coefficient of wire "
+                              f"{int(mat.cols[bad])} is not below the field prime r (corrupt file); "
+                              "compile the circuit again")
         mats.append(mat)
 
     labels = None
@@ -74,6 +83,9 @@ def read_r1cs(path) -> R1CS:
         if len(lab) != 8 * n_wires:
             raise FormatError(f"{p}: wire-to-label section has {len(lab)} bytes, expected {8 * n_wires}")
         labels = np.frombuffer(lab, dtype="<u8").astype(np.uint64)
+        if n_wires and int(labels.max()) >= max(n_labels, n_wires):
+            w = int(np.argmax(labels >= max(n_labels, n_wires)))
+            raise FormatError(f"{p}: wire {w} has label {int(labels[w])}, the header counts {n_labels} labels")
     # circom2 writes the constraints before the header; keep the order so files round-trip.
     order = [int(k) for k in f.sections]
     return R1CS(n_wires=n_wires, n_pub_out=n_pub_out, n_pub_in=n_pub_in, n_prv_in=n_prv_in,

@@ -10,7 +10,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import R
 from zkml.errors import FormatError
-from zkml.formats.binfile import Reader, le, read_binfile, write_binfile
+from zkml.formats.binfile import Reader, first_not_below, le, read_binfile, write_binfile
 
 
 class WtnsSection(IntEnum):
@@ -24,24 +24,17 @@ def read_wtns(path) -> np.ndarray:
     h = Reader(f.section(WtnsSection.HEADER, "header"), f.path, "header")
     h.field(R, "the field prime")
     n = h.u32()
+    if len(h.buf) != h.pos:
+        raise FormatError(f"{f.path}: header section has {len(h.buf) - h.pos} bytes more than its fields")
     values = f.section(WtnsSection.VALUES, "values")
     if len(values) != 32 * n:
         raise FormatError(f"{f.path}: header says {n} values, the values section holds {len(values) / 32:g}")
     arr = np.frombuffer(values, dtype="<u8").reshape(n, 4).astype(np.uint64)
-    if n and not _all_below_r(arr):
-        raise FormatError(f"{f.path}: a witness value is not reduced below the field prime")
+    bad = first_not_below(arr, R)
+    if bad >= 0:
+        raise FormatError(f"{f.path}: section VALUES, witness value {bad} is not below the field prime r "
+                          "(corrupt file); compute the witness again")
     return arr
-
-
-def _all_below_r(arr: np.ndarray) -> bool:
-    r = np.frombuffer(le(R), dtype="<u8")
-    # lexicographic compare from the top limb down
-    less = np.zeros(len(arr), bool)
-    equal = np.ones(len(arr), bool)
-    for k in (3, 2, 1, 0):
-        less |= equal & (arr[:, k] < r[k])
-        equal &= arr[:, k] == r[k]
-    return bool(less.all())
 
 
 def write_wtns(path, witness: np.ndarray) -> None:

@@ -18,15 +18,35 @@ import struct
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 
-from zkml.crypto.bn254 import Q, R, g1_from_array, g1_to_array, g2_from_array, g2_to_array, ints_to_limbs, limbs_to_ints
+from zkml.crypto.bn254 import Q, R, g1_from_array, g1_to_array, g2_from_array, g2_to_array
+from zkml.engines.cpu.field import _JIT, fr_from_mont, fr_to_mont
 from zkml.errors import FormatError
-from zkml.formats.binfile import Reader, le, read_binfile, section_points, write_binfile
+from zkml.formats.binfile import Reader, first_not_below, le, read_binfile, section_points, write_binfile
+from zkml.formats.point_checks import Points, check_points
 from zkml.groth16.data_structures import Contribution, ProvingKey
 
-_R2 = pow(2, 512, R)
-_R2_INV = pow(_R2, -1, R)
 _COEF = np.dtype([("matrix", "<u4"), ("constraint", "<u4"), ("signal", "<u4"), ("value", "<u8", (4,))])
+
+
+@njit(**_JIT)
+def _scale_kernel(vals, out, to_file):
+    for i in range(vals.shape[0]):
+        v = (vals[i, 0], vals[i, 1], vals[i, 2], vals[i, 3])
+        # Montgomery steps by R and 1/R: twice gives c * R^2 (to the file) or v / R^2 (from it)
+        v = fr_to_mont(fr_to_mont(v)) if to_file else fr_from_mont(fr_from_mont(v))
+        for k in range(4):
+            out[i, k] = v[k]
+
+
+def _scale_all(vals: np.ndarray, to_file: bool) -> np.ndarray:
+    """Coefficients between standard form and the file's c * R^2 mod r; values must be < r."""
+    vals = np.ascontiguousarray(vals, np.uint64).reshape(-1, 4)
+    out = np.empty_like(vals)
+    if len(vals):
+        _scale_kernel(vals, out, to_file)
+    return out
 
 
 class ZkeySection(IntEnum):
@@ -45,7 +65,12 @@ class ZkeySection(IntEnum):
 GROTH16 = 1
 
 
+ADVICE = "re-run setup or get the key again"
+
+
 def read_zkey(path) -> ProvingKey:
+    """A proving key with every point checked (canonical, on its curve, G2 in the subgroup) and
+    every coefficient below r, so a corrupt key fails here, naming the file and section."""
     f = read_binfile(path, b"zkey", (1,))
     p = f.path
     proto = Reader(f.section(ZkeySection.PROTOCOL, "protocol"), p, "protocol section").u32()
@@ -55,7 +80,7 @@ def read_zkey(path) -> ProvingKey:
     h.field(Q, "the base field prime q")
     h.field(R, "the scalar field prime r")
     n_vars, n_public, domain_size = h.u32(), h.u32(), h.u32()
-    if domain_size & (domain_size - 1) or n_public + 1 > n_vars:
+    if not domain_size or domain_size & (domain_size - 1) or n_public + 1 > n_vars:
         raise FormatError(f"{p}: header is inconsistent (domain {domain_size}, {n_vars} signals, {n_public} public)")
     alpha1, beta1 = h.limbs(1, 2)[0], h.limbs(1, 2)[0]
     beta2, gamma2 = h.limbs(1, 4)[0].reshape(2, 2, 4), h.limbs(1, 4)[0].reshape(2, 2, 4)
@@ -74,7 +99,11 @@ def read_zkey(path) -> ProvingKey:
     if n_coefs and (coefs["matrix"].max() > 1 or coefs["signal"].max() >= n_vars
                     or coefs["constraint"].max() >= domain_size):
         raise FormatError(f"{p}: a coefficient names a matrix, signal or constraint out of range")
-    values = [v * _R2_INV % R for v in limbs_to_ints(np.ascontiguousarray(coefs["value"]))]
+    stored = np.ascontiguousarray(coefs["value"], dtype=np.uint64)
+    bad = first_not_below(stored, R)
+    if bad >= 0:
+        raise FormatError(f"{p}: section COEFFICIENTS, coefficient {bad} is not below the field prime r "
+                          f"(corrupt file); {ADVICE}")
 
     pk = ProvingKey(
         n_vars=n_vars, n_public=n_public, domain_size=domain_size,
@@ -83,33 +112,52 @@ def read_zkey(path) -> ProvingKey:
         coef_matrix=coefs["matrix"].astype(np.uint32),
         coef_constraint=coefs["constraint"].astype(np.uint32),
         coef_signal=coefs["signal"].astype(np.uint32),
-        coef_value=ints_to_limbs(values),
+        coef_value=_scale_all(stored, False),
         a=points(ZkeySection.POINTS_A, False, n_vars),
         b1=points(ZkeySection.POINTS_B1, False, n_vars),
         b2=points(ZkeySection.POINTS_B2, True, n_vars),
         c=points(ZkeySection.POINTS_C, False, n_vars - n_public - 1),
         h=points(ZkeySection.POINTS_H, False, domain_size),
     )
+    header = ZkeySection.GROTH16_HEADER.name
+    groups = [
+        Points(header, np.stack([alpha1, beta1, delta1]), ("alpha1", "beta1", "delta1"), identity_ok=False),
+        Points(header, np.stack([beta2, gamma2, delta2]), ("beta2", "gamma2", "delta2"), identity_ok=False),
+        *(Points(k.name, getattr(pk, attr)) for k, attr in (
+            (ZkeySection.IC, "ic"), (ZkeySection.POINTS_A, "a"), (ZkeySection.POINTS_B1, "b1"),
+            (ZkeySection.POINTS_C, "c"), (ZkeySection.POINTS_H, "h"), (ZkeySection.POINTS_B2, "b2"))),
+    ]
+    contrib_points = []
     if f.has(ZkeySection.CONTRIBUTIONS):
-        pk.csh, pk.contributions = _read_contributions(
+        pk.csh, pk.contributions, contrib_points = _read_contributions(
             Reader(f.section(ZkeySection.CONTRIBUTIONS, "contributions"), p, "contributions section"))
+    check_points(p, groups + contrib_points, ADVICE)
     return pk
 
 
 def _read_contributions(r: Reader):
+    """(csh, contributions, their points for the caller to check with the rest of the key)."""
     csh = bytes(r.take(64))
-    out = []
+    records, g1s, g2s = [], [], []
     for _ in range(r.u32()):
-        delta_after = g1_from_array(r.limbs(1, 2)[0])
-        g1_s = g1_from_array(r.limbs(1, 2)[0])
-        g1_sx = g1_from_array(r.limbs(1, 2)[0])
-        g2_spx = g2_from_array(r.limbs(1, 4)[0])
+        g1 = r.limbs(3, 2)  # delta after, s, s * x
+        g2 = r.limbs(1, 4)[0].reshape(2, 2, 4)  # s' * x
         transcript = bytes(r.take(64))
         kind = r.u32()
         raw_params = bytes(r.take(r.u32()))
-        out.append(Contribution(delta_after, g1_s, g1_sx, g2_spx, transcript, kind,
-                                {"raw": raw_params, **_decode_params(raw_params)}))
-    return csh, out
+        records.append((g1, g2, transcript, kind, raw_params))
+        g1s.append(g1)
+        g2s.append(g2)
+    names1 = tuple(f"contribution {i + 1} {n}" for i in range(len(records))
+                   for n in ("delta_after", "g1_s", "g1_sx"))
+    names2 = tuple(f"contribution {i + 1} g2_spx" for i in range(len(records)))
+    sec = ZkeySection.CONTRIBUTIONS.name
+    groups = [Points(sec, np.concatenate(g1s), names1, identity_ok=False),
+              Points(sec, np.stack(g2s), names2, identity_ok=False)] if records else []
+    out = [Contribution(*(g1_from_array(pt) for pt in g1), g2_from_array(g2), transcript, kind,
+                        {"raw": raw, **_decode_params(raw)})
+           for g1, g2, transcript, kind, raw in records]
+    return csh, out, groups
 
 
 def _decode_params(raw: bytes) -> dict:
@@ -168,7 +216,7 @@ def write_zkey(path, pk: ProvingKey) -> None:
     coefs["matrix"] = pk.coef_matrix
     coefs["constraint"] = pk.coef_constraint
     coefs["signal"] = pk.coef_signal
-    coefs["value"] = ints_to_limbs([v * _R2 % R for v in limbs_to_ints(pk.coef_value)]) if len(coefs) else np.zeros((0, 4), np.uint64)
+    coefs["value"] = _scale_all(pk.coef_value, True)
     contrib = bytearray(pk.csh) + struct.pack("<I", len(pk.contributions))
     for c in pk.contributions:
         params = _encode_params(c)
