@@ -191,10 +191,10 @@ def prove_cmd(zkey_file: Path, wtns_file: Path, proof_file: Path, public_file: P
 @click.argument("proof_file", type=_existing, default="proof.json")
 def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path) -> None:
     """Check PROOF_FILE against VK_FILE and PUBLIC_FILE (independent py_ecc verifier)."""
-    from zkml.formats.snarkjs_json import read_proof, read_public, read_vk
+    from zkml.formats.snarkjs_json import read_verify_inputs
     from zkml.groth16.verifier import verify
 
-    vk, public, proof = read_vk(vk_file), read_public(public_file), read_proof(proof_file)
+    vk, public, proof = read_verify_inputs(vk_file, public_file, proof_file)
     with step("Verifying"):
         ok = verify(vk, public, proof)
     if ok:

@@ -9,12 +9,13 @@ snarkjs's included, reads it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from zkml.crypto.bn254 import R
+from zkml.crypto.bn254 import Q, R
 from zkml.errors import FormatError
 from zkml.formats.binfile import write_atomic_text
+from zkml.formats.jsonfile import decimal, read_json, type_name
 from zkml.groth16.data_structures import Proof, VerifyingKey
+from zkml.groth16.verifier import MalformedProof, check_proof, check_vk
 
 
 def _g1_json(p) -> list[str]:
@@ -60,31 +61,27 @@ def write_public(path, public: list[int]) -> None:
 
 
 # --- reading ----------------------------------------------------------------------------------
+#
+# Every coordinate is a canonical decimal below q and every point is checked on its curve (G2 in
+# the subgroup) as it is read, with the verifier's own checks, so a bad point is reported with the
+# file it came from; the verifier checks again, as it must for callers that build keys in memory.
+
+ADVICE = {"vk": "corrupt file; export the verifying key again", "proof": "corrupt or altered proof"}
 
 
 def _load(path) -> object:
-    try:
-        return json.loads(Path(path).read_text())
-    except OSError as e:
-        raise FormatError(f"{path}: cannot read ({e.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    return read_json(path)
 
 
-def _int(path, field: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise FormatError(f"{path}: {field} must be a decimal string, got {type(v).__name__}")
-    try:
-        return int(v, 10) if isinstance(v, str) else v
-    except ValueError:
-        raise FormatError(f"{path}: {field} is not a decimal number: {v!r}") from None
+def _int(path, field: str, v, below: int | None = None) -> int:
+    return decimal(v, field, str(path), below=below)
 
 
 def _g1(path, field: str, v):
     if not isinstance(v, list) or len(v) not in (2, 3):
         raise FormatError(f"{path}: {field} must be a G1 point [x, y, z]")
-    x, y = _int(path, f"{field}[0]", v[0]), _int(path, f"{field}[1]", v[1])
-    z = _int(path, f"{field}[2]", v[2]) if len(v) == 3 else 1
+    x, y = _int(path, f"{field}[0]", v[0], Q), _int(path, f"{field}[1]", v[1], Q)
+    z = _int(path, f"{field}[2]", v[2], Q) if len(v) == 3 else 1
     if z == 0:
         return None
     if z != 1:
@@ -95,9 +92,9 @@ def _g1(path, field: str, v):
 def _g2(path, field: str, v):
     if not isinstance(v, list) or len(v) not in (2, 3) or not all(isinstance(c, list) and len(c) == 2 for c in v):
         raise FormatError(f"{path}: {field} must be a G2 point [[x0, x1], [y0, y1], [z0, z1]]")
-    x = tuple(_int(path, f"{field}[0]", c) for c in v[0])
-    y = tuple(_int(path, f"{field}[1]", c) for c in v[1])
-    z = tuple(_int(path, f"{field}[2]", c) for c in v[2]) if len(v) == 3 else (1, 0)
+    x = tuple(_int(path, f"{field}[0][{j}]", c, Q) for j, c in enumerate(v[0]))
+    y = tuple(_int(path, f"{field}[1][{j}]", c, Q) for j, c in enumerate(v[1]))
+    z = tuple(_int(path, f"{field}[2][{j}]", c, Q) for j, c in enumerate(v[2])) if len(v) == 3 else (1, 0)
     if z == (0, 0):
         return None
     if z != (1, 0):
@@ -107,11 +104,19 @@ def _g2(path, field: str, v):
 
 def _obj(path, data, keys: list[str]) -> dict:
     if not isinstance(data, dict):
-        raise FormatError(f"{path}: expected a JSON object")
+        raise FormatError(f"{path}: expected a JSON object, got {type_name(data)}")
     for k in keys:
         if k not in data:
             raise FormatError(f"{path}: field {k!r} is missing")
     return data
+
+
+def _checked(path, what: str, check, *args) -> None:
+    """Run one of the verifier's point checks; its error gains the file's name and advice."""
+    try:
+        check(*args)
+    except MalformedProof as e:
+        raise MalformedProof(f"{path}: {e} ({ADVICE[what]})") from None
 
 
 def read_vk(path) -> VerifyingKey:
@@ -122,33 +127,56 @@ def vk_from_json(data, path) -> VerifyingKey:
     """A verifying key from snarkjs's JSON object; `path` names where it came from in errors."""
     d = _obj(path, data, ["protocol", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"])
     if d["protocol"] != "groth16":
-        raise FormatError(f"{path}: protocol is {d['protocol']!r}, not 'groth16'")
+        raise FormatError(f"{path}: protocol is {str(d['protocol'])[:40]!r}, not 'groth16'")
     if d.get("curve", "bn128") not in ("bn128", "bn254"):
-        raise FormatError(f"{path}: curve is {d['curve']!r}; only bn128 (BN254) is supported")
+        raise FormatError(f"{path}: curve is {str(d['curve'])[:40]!r}; only bn128 (BN254) is supported")
     if not isinstance(d["IC"], list) or not d["IC"]:
         raise FormatError(f"{path}: IC must be a non-empty list of G1 points")
     ic = [_g1(path, f"IC[{i}]", p) for i, p in enumerate(d["IC"])]
     n_public = d.get("nPublic", len(ic) - 1)
+    if isinstance(n_public, bool) or not isinstance(n_public, int):
+        raise FormatError(f"{path}: field 'nPublic' must be an integer, got {type_name(n_public)}")
     if n_public != len(ic) - 1:
         raise FormatError(f"{path}: nPublic is {n_public} but IC has {len(ic)} points (expected nPublic + 1)")
-    return VerifyingKey(n_public=n_public, alpha1=_g1(path, "vk_alpha_1", d["vk_alpha_1"]),
-                        beta2=_g2(path, "vk_beta_2", d["vk_beta_2"]),
-                        gamma2=_g2(path, "vk_gamma_2", d["vk_gamma_2"]),
-                        delta2=_g2(path, "vk_delta_2", d["vk_delta_2"]), ic=ic)
+    vk = VerifyingKey(n_public=n_public, alpha1=_g1(path, "vk_alpha_1", d["vk_alpha_1"]),
+                      beta2=_g2(path, "vk_beta_2", d["vk_beta_2"]),
+                      gamma2=_g2(path, "vk_gamma_2", d["vk_gamma_2"]),
+                      delta2=_g2(path, "vk_delta_2", d["vk_delta_2"]), ic=ic)
+    for name in ("alpha1", "beta2", "gamma2", "delta2"):
+        if getattr(vk, name) is None:
+            raise FormatError(f"{path}: vk {name} is the point at infinity ({ADVICE['vk']})")
+    _checked(path, "vk", check_vk, vk)
+    return vk
 
 
 def read_proof(path) -> Proof:
     d = _obj(path, _load(path), ["pi_a", "pi_b", "pi_c"])
     if d.get("protocol", "groth16") != "groth16":
-        raise FormatError(f"{path}: protocol is {d['protocol']!r}, not 'groth16'")
-    return Proof(a=_g1(path, "pi_a", d["pi_a"]), b=_g2(path, "pi_b", d["pi_b"]), c=_g1(path, "pi_c", d["pi_c"]))
+        raise FormatError(f"{path}: protocol is {str(d['protocol'])[:40]!r}, not 'groth16'")
+    proof = Proof(a=_g1(path, "pi_a", d["pi_a"]), b=_g2(path, "pi_b", d["pi_b"]), c=_g1(path, "pi_c", d["pi_c"]))
+    _checked(path, "proof", check_proof, proof)
+    return proof
 
 
 def read_public(path) -> list[int]:
     d = _load(path)
     if not isinstance(d, list):
-        raise FormatError(f"{path}: expected a JSON list of decimal strings")
-    return [_int(path, f"[{i}]", v) for i, v in enumerate(d)]
+        raise FormatError(f"{path}: expected a JSON list of decimal strings, got {type_name(d)}")
+    out = [_int(path, f"[{i}]", v) for i, v in enumerate(d)]
+    for i, x in enumerate(out):
+        if x >= R:
+            raise FormatError(f"{path}: [{i}] is not in [0, r), the scalar field; a public signal must be reduced")
+    return out
 
 
-__all__ = ["read_proof", "read_public", "read_vk", "write_proof", "write_public", "write_vk", "R"]
+def read_verify_inputs(vk_path, public_path, proof_path) -> tuple[VerifyingKey, list[int], Proof]:
+    """The three files of a snarkjs verification, read and checked to belong together."""
+    vk, public, proof = read_vk(vk_path), read_public(public_path), read_proof(proof_path)
+    if len(public) != vk.n_public:
+        raise FormatError(f"{public_path} has {len(public)} signals, {vk_path} expects {vk.n_public}; "
+                          "are they from the same circuit?")
+    return vk, public, proof
+
+
+__all__ = ["read_proof", "read_public", "read_verify_inputs", "read_vk", "write_proof", "write_public",
+           "write_vk", "R"]
