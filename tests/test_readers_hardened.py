@@ -471,3 +471,63 @@ def test_real_process_prints_one_line(tmp_path):
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines() == [
         f"error: {bad}: section POINTS_B2, point 1 is not on the curve (corrupt file); re-run setup or get the key again"]
+
+
+# --- through the bundle commands (a compiled model; slow) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundle_world(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bundle")
+    models = ROOT / "models"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(d / "cache"))
+        for args in (("compile", models / "breast_cancer.onnx", "-c", models / "breast_cancer_calibration.npz",
+                      "-o", d / "bc"),
+                     ("groth16", "ptau-new", "13", d / "p13.ptau"),
+                     ("setup", d / "bc", "--ptau", d / "p13.ptau")):
+            res = invoke(*args)
+            assert res.exit_code == 0, res.output
+    x = np.load(models / "breast_cancer_test.npz")["x"][0]
+    (d / "x.json").write_text(json.dumps(x.tolist()))
+    return d
+
+
+@pytest.mark.slow
+def test_bundle_setup_refuses_a_corrupt_ptau(bundle_world, tmp_path):
+    from zkml.groth16.setup import domain_size
+
+    d = bundle_world
+    n = domain_size(read_r1cs(d / "bc" / "circuit.r1cs"))
+    src = d / "p13.ptau"
+    at = section_offset(src, b"ptau", (1,), 13) + (n - 1 + 10) * 128 + 3  # point 10 of domain n's tau G2
+    data = bytearray(src.read_bytes())
+    data[at] ^= 0x5A
+    (tmp_path / "bad.ptau").write_bytes(bytes(data))
+    before = (d / "bc" / "circuit.zkey").read_bytes()
+    one_error_line(invoke("setup", d / "bc", "--ptau", tmp_path / "bad.ptau"),
+                   "bad.ptau", f"section LAGRANGE_TAU_G2, point {n - 1 + 10} is not on the curve")
+    assert (d / "bc" / "circuit.zkey").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_bundle_prove_names_a_corrupt_zkey_even_when_the_manifest_was_updated(bundle_world, tmp_path):
+    """A key corrupted before its hash was recorded (or by someone who rewrote the manifest)."""
+    import hashlib
+    import shutil
+
+    bc = tmp_path / "bc"
+    shutil.copytree(bundle_world / "bc", bc)
+    zkey = bc / "circuit.zkey"
+    data = bytearray(zkey.read_bytes())
+    data[section_offset(zkey, b"zkey", (1,), 7) + 5 * 128 + 3] ^= 0x5A
+    zkey.write_bytes(bytes(data))
+    manifest = json.loads((bc / "manifest.json").read_text())
+    manifest["files"]["circuit.zkey"] = hashlib.sha256(bytes(data)).hexdigest()
+    (bc / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    line = one_error_line(invoke("prove", bc, "-i", bundle_world / "x.json", "-o", tmp_path / "p.json"),
+                          "circuit.zkey", "section POINTS_B2, point 5 is not on the curve")
+    assert "proof" not in line.split("circuit.zkey")[0]
+    assert not (tmp_path / "p.json").exists()
+    res = invoke("prove", bundle_world / "bc", "-i", bundle_world / "x.json", "-o", tmp_path / "p.json")
+    assert res.exit_code == 0, res.output  # the pristine twin
