@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT, chain_circuit
+from zkml.bundle.claim_fields import PROOF_VERSION
 from zkml.cli import main
 from zkml.crypto.bn254 import R, ints_to_limbs
 from zkml.errors import ZkmlError
@@ -49,7 +50,7 @@ def test_batch_resume_and_tampered_proof(bundle, xs, tmp_path):
     res = prove_batch(bundle, xs, out, workers=1)
     assert res.skipped == 5 and [n for n, _ in res.proved] == [files[2].name.removesuffix(SUFFIX)]
     # and the CLI's batch verification agrees that everything is valid again
-    r = CliRunner().invoke(main, ["verify", str(out), "--batch"])
+    r = CliRunner().invoke(main, ["verify", str(out), "--batch", "--bundle", str(bundle)])
     assert r.exit_code == 0 and "all 6 proofs are valid" in r.output
 
 
@@ -111,7 +112,7 @@ def test_bad_input_is_refused_before_scheduling(bundle, xs, tmp_path):
 def test_output_folder_of_another_bundle_and_unreachable_cluster(bundle, xs, tmp_path):
     out = tmp_path / "p"
     out.mkdir()
-    doc = {"zkml_proof_version": 1, "claim": {"model_sha256": "00" * 32, "vk_sha256": "11" * 32},
+    doc = {"zkml_proof_version": PROOF_VERSION, "claim": {"model_sha256": "00" * 32, "vk_sha256": "11" * 32},
            "proof": {}, "public_signals": []}
     (out / f"other{SUFFIX}").write_text(json.dumps(doc))
     with pytest.raises(ZkmlError, match=f"other{SUFFIX}: is a proof for another bundle"):

@@ -348,15 +348,19 @@ _key = click.option("--private-key-file", type=_existing,
 @click.option("--batch", is_flag=True, help="PROOF_FILE is a folder (or file) of proofs of one bundle: one batched "
               "pairing check (n + 3 pairings instead of 4n); the bad ones are named.")
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The bundle to verify against (default: the one named in the proof).")
+              help="The bundle to verify against (default: the bundle whose verifying key the proof names, looked "
+                   "for beside the proof, in its parent folder and in circuits/).")
 @click.option("--onchain", is_flag=True, help="Also verify with the Solidity verifier on an EVM chain.")
 @click.option("--address", help="Verifier address (default: the bundle's recorded deployment on that chain).")
 @_rpc
 @_key
 def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchain: bool, address: str | None,
                       rpc: str | None, private_key_file: Path | None) -> None:
-    """Verify an inference proof file against its bundle's verifying key (and on chain)."""
-    from zkml.bundle.claims import verify_inference
+    """Verify an inference proof file against its bundle's verifying key (and on chain).
+    Exit 0 valid; 1 INVALID, or a field that disagrees with the bundle (named); 2 no bundle found."""
+    from rich.markup import escape
+
+    from zkml.bundle.claims import check_inference
 
     if batch or proof_file.is_dir():
         from zkml.bundle.claims import verify_many
@@ -367,7 +371,7 @@ def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchai
         with step(f"Verifying {len(files)} proofs in one batch"):
             good, bad = verify_many(files, bundle)
         for path, reason in bad:
-            out_print(f"[red]INVALID[/red]: {path}: {reason}")
+            out_print(f"[red]INVALID[/red]: {escape(str(path))}: {escape(reason)}")
         if bad:
             out_print(f"{len(bad)} of {len(files)} proofs are invalid")
             sys.exit(1)
@@ -383,15 +387,16 @@ def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchai
         if r["onchain"] and r["local"]:
             out.print(f"[green]OK[/green]: verified on {where}, gas used {r['gas']:,}")
             return
-        out.print(f"[red]INVALID[/red]: on {where} the verifier says {r['onchain']}, locally {r['local']}")
+        local = "" if r["local"] else f" ({escape(r['reason'])})"
+        out_print(f"[red]INVALID[/red]: on {where} the verifier says {r['onchain']}, locally {r['local']}{local}")
         sys.exit(1)
     with step("Verifying"):
-        ok, claim = verify_inference(proof_file, bundle)
-    if ok:
-        outs = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in claim["outputs"])
-        out.print(f"[green]OK[/green]: model {claim['model_sha256'][:16]}… produced {outs}")
+        v = check_inference(proof_file, bundle)
+    if v.ok:  # every label printed here was compared with the bundle
+        outs = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in v.claim["outputs"])
+        out_print(f"[green]OK[/green]: model {v.claim['model_sha256'][:16]}… produced {escape(outs)}")
         return
-    out.print("[red]INVALID[/red]: the proof does not establish this claim")
+    out_print(f"[red]INVALID[/red]: {escape(str(proof_file))}: {escape(v.reason)}")
     sys.exit(1)
 
 
@@ -491,17 +496,21 @@ def _write_doc(path: Path, doc: dict) -> None:
 
 @attest.command("inference")
 @click.argument("proof_file", type=_existing)
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The bundle the proof was made with (default: found by its verifying key, as `zkml verify` does).")
 @click.option("-o", "--output", "out", type=_output, help="Default: PROOF_FILE with .attestation.json.")
-def attest_inference_cmd(proof_file: Path, out: Path | None) -> None:
+def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None) -> None:
     """Turn a verified inference proof (from `zkml prove`) into an unsigned attestation."""
+    from rich.markup import escape
+
     from zkml.attest.owner import from_inference_proof
 
     out = out or proof_file.with_name(proof_file.name.removesuffix(".json") + ".attestation.json")
     with step("Checking the proof"):
-        doc = from_inference_proof(proof_file)
+        doc = from_inference_proof(proof_file, bundle)
     _write_doc(out, doc)
     out_s = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in doc["claim"]["outputs"])
-    out_print(f"attestation: model {doc['claim']['model_id'][:18]}… produced {out_s}; wrote {out}")
+    out_print(f"attestation: model {doc['claim']['model_id'][:18]}… produced {escape(out_s)}; wrote {escape(str(out))}")
 
 
 @attest.command("evaluate")

@@ -7,13 +7,13 @@ that key; and an ONNX file, when given, must hash to the model id."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from zkml.attest import document as D
 from zkml.errors import FormatError, ZkmlError
+from zkml.formats.jsonfile import read_json
 
 
 @dataclass
@@ -58,11 +58,9 @@ def _read_vk_uri(uri: str) -> dict:
                         "so copy the key locally")
     path = Path(unquote(u.path))
     try:
-        return json.loads(path.read_text())
-    except OSError as e:
-        raise ZkmlError(f"vkURI {uri}: cannot read {path} ({e.strerror})") from None
-    except ValueError:
-        raise ZkmlError(f"vkURI {uri}: {path} is not valid JSON") from None
+        return read_json(path)  # size, UTF-8 and depth checked: the key is the owner's file, not ours
+    except ZkmlError as e:
+        raise ZkmlError(f"vkURI {uri}: {e}") from None
 
 
 def _verifier_facts(chain, verifier: dict) -> dict:

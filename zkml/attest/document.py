@@ -24,9 +24,11 @@ signature, how it is checked against its own proof, and its validation on read.
 model_id = sha256(model sha256 || weights sha256): the commitment to the ONNX file and its weights.
 claim_hash = keccak256 of the public signals as 32-byte words, exactly what the registry records.
 vk_sha256 = sha256 of the verifying key as canonical JSON (sorted keys, no spaces): the registry's
-vkHash. The owner signs the EIP-712 struct Attestation{modelId, claimHash, vkHash, kind, issuedAt}
-in the domain {name "zkml", version "1"}; the chain fields are not signed (the chain vouches for
-them itself).
+vkHash. The owner signs the EIP-712 struct
+Attestation{modelId, claimHash, vkHash, kind, issuedAt, documentHash} in the domain
+{name "zkml", version "1"}, where documentHash = keccak256 of ``canonical_document``: every field
+but ``signature`` and ``chain`` (the chain vouches for its own fields, written after signing),
+so editing any readable field of a signed attestation, a label included, voids the signature.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ import json
 import time
 from pathlib import Path
 
-from zkml.errors import FormatError, ZkmlError
+from zkml.crypto.bn254 import R
+from zkml.errors import FormatError
 from zkml.formats.binfile import write_atomic_text
+from zkml.formats.jsonfile import decimal, read_json
 
 SCHEMA = "zkml.attestation/v1"
 KINDS = ("inference", "evaluation")
@@ -57,6 +61,27 @@ def vk_sha256(vk_json: dict) -> str:
     return hashlib.sha256(json.dumps(vk_json, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+UNSIGNED = ("signature", "chain")
+MAX_BYTES = 64 << 20  # a verifying key, a layout and a proof (or a few thousand chunk proofs)
+
+
+def canonical_document(doc: dict) -> bytes:
+    """The bytes an attestation's signature covers: the document without ``signature`` and
+    ``chain``, as JSON with sorted keys, no whitespace, ASCII only and no NaN or infinity.
+    Defined once, here: signing and checking both call it."""
+    body = {k: v for k, v in doc.items() if k not in UNSIGNED}
+    try:
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+    except ValueError:
+        raise FormatError("the attestation holds a number JSON cannot write exactly (infinity); it cannot be signed") from None
+
+
+def document_hash(doc: dict) -> bytes:
+    from eth_utils import keccak
+
+    return bytes(keccak(canonical_document(doc)))
+
+
 def _typed(doc: dict) -> dict:
     c = doc["claim"]
     return {
@@ -64,13 +89,13 @@ def _typed(doc: dict) -> dict:
             "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}],
             "Attestation": [{"name": "modelId", "type": "bytes32"}, {"name": "claimHash", "type": "bytes32"},
                             {"name": "vkHash", "type": "bytes32"}, {"name": "kind", "type": "string"},
-                            {"name": "issuedAt", "type": "uint256"}],
+                            {"name": "issuedAt", "type": "uint256"}, {"name": "documentHash", "type": "bytes32"}],
         },
         "primaryType": "Attestation",
         "domain": {"name": "zkml", "version": "1"},
         "message": {"modelId": bytes.fromhex(c["model_id"][2:]), "claimHash": bytes.fromhex(c["claim_hash"][2:]),
                     "vkHash": bytes.fromhex(doc["circuit"]["vk_sha256"]), "kind": c["kind"],
-                    "issuedAt": int(doc["issued_at"])},
+                    "issuedAt": int(doc["issued_at"]), "documentHash": document_hash(doc)},
     }
 
 
@@ -133,6 +158,8 @@ def check_proof(doc: dict, where: str) -> tuple[bool, str]:
     try:
         if claim_signals(doc, where) != public:
             return False, "the claim's readable values do not match the proof's public signals"
+    except FormatError as e:  # a label or value that disagrees with the layout: the claim is false
+        return False, str(e).removeprefix(f"{where}: ")
     except (KeyError, TypeError, ValueError) as e:
         raise FormatError(f"{where}: claim is incomplete ({type(e).__name__}: {e})") from None
     if "chunks" in doc["proof"]:
@@ -206,8 +233,10 @@ def validate(doc, where: str) -> dict:
         d = c["dataset"]
         _need(isinstance(d.get("chunks"), int) and isinstance(d.get("chunk_size"), int), where,
               "a chunked evaluation's claim.dataset holds chunks and chunk_size (integers)")
-    _need(isinstance(p["public_signals"], list) and all(isinstance(s, str) and s.isdigit() for s in p["public_signals"]),
+    _need(isinstance(p["public_signals"], list) and all(isinstance(s, str) for s in p["public_signals"]),
           where, "proof.public_signals must be a list of decimal strings")
+    for i, s in enumerate(p["public_signals"]):
+        decimal(s, f"proof.public_signals[{i}]", where, below=R)
     _need(c["claim_hash"] == claim_hash(p["public_signals"]), where, "claim.claim_hash does not match the proof's public signals")
     _need(isinstance(doc["issued_at"], int) and not isinstance(doc["issued_at"], bool), where, "issued_at must be an integer (unix seconds)")
     ch = doc.get("chain")
@@ -225,13 +254,9 @@ def validate(doc, where: str) -> dict:
 
 
 def read(path) -> dict:
-    try:
-        doc = json.loads(Path(path).read_text())
-    except OSError as e:
-        raise ZkmlError(f"{path}: cannot read ({e.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
-    return validate(doc, str(path))
+    """A validated document; an unreadable, non-UTF-8, too deep or too large file is one
+    FormatError naming it (`zkml check` reports these as "cannot check", exit 2)."""
+    return validate(read_json(path, max_bytes=MAX_BYTES), str(path))
 
 
 def write(path, doc: dict) -> None:

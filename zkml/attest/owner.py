@@ -3,7 +3,6 @@ registry (registering the model and adding its verifier when needed), revoke it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from zkml.attest import document as D
@@ -11,27 +10,28 @@ from zkml.bundle import store
 from zkml.errors import ZkmlError
 
 
-def from_inference_proof(proof_path: Path) -> dict:
-    """An unsigned attestation from a `zkml prove` proof file; the proof is verified first."""
-    from zkml.bundle.claims import _load_proof, verify_inference
+def from_inference_proof(proof_path: Path, bundle: Path | None = None) -> dict:
+    """An unsigned attestation from a `zkml prove` proof file; the proof is verified first
+    against ``bundle`` (found by the proof's verifying-key hash when not given)."""
+    from zkml.bundle.claims import check_inference
+    from zkml.formats.jsonfile import read_json
 
-    ok, claim = verify_inference(proof_path)
-    if not ok:
-        raise ZkmlError(f"{proof_path}: the proof does not verify; nothing to attest")
-    doc = _load_proof(proof_path)
-    bundle = Path(claim["bundle"])
-    manifest = store.read_manifest(bundle)
-    vk_path = store.check_file(bundle, manifest, store.VK_FILE)
-    vk_json = json.loads(vk_path.read_text())
-    c = doc["claim"]
+    v = check_inference(proof_path, bundle)
+    if not v.ok:
+        raise ZkmlError(f"{proof_path}: the proof does not verify ({v.reason}); nothing to attest")
+    manifest = store.read_manifest(v.bundle)
+    vk_path = store.check_file(v.bundle, manifest, store.VK_FILE)
+    vk_json = read_json(vk_path)
+    c = v.claim
     body = {"model_id": D.model_id(c["model_sha256"], c["weights_sha256"]), "model_sha256": c["model_sha256"],
-            "weights_sha256": c["weights_sha256"], "bundle": c["bundle"],
+            "weights_sha256": c["weights_sha256"],
             "input": c["input"], "outputs": [{"name": o["name"], "values": o["values"], "argmax": o["argmax"]} for o in c["outputs"]]}
     layout = {"config": manifest["config"], "outputs": manifest["outputs"],
               "input": {k: v for k, v in manifest["input"].items() if k != "tensor_fracs"}}
+    # where the key and the bundle were found: hints for the registry's vkURI and metadata URI
     circuit = {"vk_sha256": D.vk_sha256(vk_json), "verifying_key": vk_json, "layout": layout,
-               "vk_path": str(vk_path.resolve())}
-    return D.new_document("inference", body, circuit, doc["proof"], doc["public_signals"])
+               "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(v.bundle).resolve())}
+    return D.new_document("inference", body, circuit, v.doc["proof"], v.doc["public_signals"])
 
 
 def from_evaluation(result: dict) -> dict:
@@ -94,7 +94,8 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
     mid = bytes.fromhex(c["model_id"][2:])
     model = REG.model(chain, registry, mid)
     if model is None:
-        uri = Path(c["bundle"]).resolve().as_uri() if c.get("bundle") else ""
+        where = doc["circuit"].get("bundle_path") or c.get("bundle")  # evaluation claims name their bundle
+        uri = Path(where).resolve().as_uri() if isinstance(where, str) and where else ""
         REG.register(chain, registry, mid, uri)
         log(f"registered model {c['model_id']} (owner {chain.sender})")
         model = REG.model(chain, registry, mid)

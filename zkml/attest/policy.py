@@ -96,9 +96,11 @@ def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where
     results = []
     ok, reason = D.check_proof(doc, where)
     results.append(("proof", ok, reason))
-    signer = D.recover_signer(doc)
+    signer = D.recover_signer(doc)  # the signature covers every field but chain (D.canonical_document)
     if signer is None:
-        reason = "unsigned" if not doc.get("signature") else "the signature does not match the document or its stated signer"
+        reason = "unsigned" if not doc.get("signature") else (
+            "the signature does not cover the document as it is (a field was changed after signing) "
+            "or was not made by its stated signer")
     else:
         reason = f"signed by {signer}" + ("" if signer.lower() in policy.signers else ", who is not on the allow-list")
     results.append(("signer", signer is not None and signer.lower() in policy.signers, reason))
@@ -111,6 +113,8 @@ def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where
         m = c.get("metric")
         if c["kind"] != "evaluation" or not m:
             results.append(("metric", False, "not an evaluation: no metric to compare"))
+        elif m["n"] == 0:
+            results.append(("metric", False, "the evaluation covers no samples (n = 0)"))
         else:
             acc = m["correct"] / m["n"]
             good = (policy.min_accuracy is None or acc >= policy.min_accuracy) and \

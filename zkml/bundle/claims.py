@@ -1,29 +1,38 @@
 """Inference claims: "this committed model, on this input, produced this output".
 
-The proof file carries the claim in readable form (model and weights hashes, the input values,
-the dequantized outputs and their argmax) next to the Groth16 proof and its public signals.
-The verifier recomputes the public signals from the readable claim and the bundle's
-fixed-point configuration, so a claim whose text disagrees with what was proved is rejected.
+The proof file carries the claim in readable form (model, weights and verifying-key hashes, the
+input values or commitment, the dequantized outputs and their argmax) next to the Groth16 proof
+and its public signals. It names its bundle only by the verifying key's hash (zkml.bundle.locate
+finds it). The verifier compares every field with the bundle's manifest (zkml.bundle.claim_fields)
+and recomputes the public signals from the readable values, so a claim whose text disagrees with
+what was proved is rejected.
+
+Verdicts: a field that disagrees with the bundle, or a malformed file, is an ``error:`` line
+naming the field (exit 1); a well-formed claim that the proof does not establish is ``INVALID``
+with the reason (exit 1); a proof whose bundle cannot be found cannot be checked (exit 2).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from zkml.circuit import fixedpoint
 from zkml.bundle import store
+from zkml.bundle.claim_fields import (PROOF_VERSION, check_claim, claim_vk_sha256, groth16_proof, input_part,
+                                      load_proof, output_parts, public_signals)
 from zkml.compiler.compile import quantize_input, witness
-from zkml.circuit.packing import pack_values, widths
 from zkml.crypto.bn254 import R, ints_to_limbs
 from zkml.errors import FormatError, ZkmlError
-from zkml.formats.binfile import write_atomic_text
+from zkml.formats.atomic import OutputSet
 from zkml.formats.snarkjs_json import proof_to_json
 
-PROOF_VERSION = 1
+__all__ = ["PROOF_VERSION", "Prover", "Verdict", "check_inference", "expected_public", "load_proof",
+           "prove_inference", "verify_inference", "verify_many"]
 
 
 class Prover:
@@ -60,7 +69,6 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
         "zkml_proof_version": PROOF_VERSION,
         "claim": {
             "kind": "inference",
-            "bundle": str(bundle),
             "model_sha256": manifest["model"]["sha256"],
             "weights_sha256": manifest["model"]["weights_sha256"],
             "vk_sha256": prover.vk_sha256,
@@ -70,11 +78,12 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
         "proof": proof_to_json(proof),
         "public_signals": [str(v) for v in public],
     }
-    if committed:  # the opening stays with the prover: input and salt reproduce the commitment
-        opening = {"input": np.asarray(x, np.float64).ravel().tolist(), "salt": str(salt),
-                   "commitment": doc["claim"]["input"]["commitment"]}
-        write_atomic_text(Path(str(out_path) + ".opening.json"), json.dumps(opening) + "\n")
-    write_atomic_text(out_path, json.dumps(doc, indent=1) + "\n")
+    with OutputSet() as outs:  # the proof and its opening appear together or not at all
+        if committed:  # the opening stays with the prover: input and salt reproduce the commitment
+            opening = {"input": np.asarray(x, np.float64).ravel().tolist(), "salt": str(salt),
+                       "commitment": doc["claim"]["input"]["commitment"]}
+            outs.text(Path(str(out_path) + ".opening.json"), json.dumps(opening) + "\n")
+        outs.text(out_path, json.dumps(doc, indent=1) + "\n")
     return doc
 
 
@@ -83,8 +92,8 @@ def _input_claim(compiled, x, commitment, committed: bool) -> dict:
              "visibility": compiled.config.input_visibility}
     if committed:
         claim["commitment"] = str(commitment)  # Poseidon(quantized input, salt), circomlib parameters
-    else:
-        claim["values"] = np.asarray(x, np.float64).ravel().tolist()
+    else:  # dequantized: exactly the values the circuit took, so a verifier can demand the grid
+        claim["values"] = fixedpoint.dequantize(quantize_input(compiled, x), compiled.input_frac).ravel().tolist()
     return claim
 
 
@@ -94,25 +103,24 @@ def _commitment(compiled, x, salt: int) -> int:
     return commitment_value(quantize_input(compiled, x).ravel().tolist(), salt)
 
 
-def _load_proof(path: Path) -> dict:
-    try:
-        doc = json.loads(Path(path).read_text())
-    except OSError as e:
-        raise ZkmlError(f"{path}: cannot read ({e.strerror})") from None
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(doc, dict) or doc.get("zkml_proof_version") != PROOF_VERSION:
-        raise FormatError(f"{path}: not a zkml proof file (version {PROOF_VERSION}); for snarkjs files use `zkml groth16 verify`")
-    for key in ("claim", "proof", "public_signals"):
-        if key not in doc:
-            raise FormatError(f"{path}: field '{key}' is missing")
-    return doc
+_load_proof = load_proof  # the old name, kept for zkml.scale.batch_prove
 
 
-def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
-    """Public signals implied by the readable claim: outputs, then the input (its packed values
-    or its commitment); in "hash" mode the one Poseidon hash of those."""
-    signals = _claim_signals(manifest, claim, path)
+def expected_public(manifest: dict, claim: dict, where) -> list[int]:
+    """Public signals implied by a readable claim (a proof file's, or an attestation's, which
+    carries fewer output fields): outputs, then the input (its packed values or its
+    commitment); in "hash" mode the one Poseidon hash of those."""
+    where = str(where)
+    outputs, inp = claim.get("outputs"), claim.get("input")
+    if not isinstance(outputs, list) or not isinstance(inp, dict):
+        raise FormatError(f"{where}: an inference claim holds 'input' (an object) and 'outputs' (a list)")
+    parts = output_parts(manifest, outputs, where, exact=False)
+    parts.append(input_part(manifest["input"], inp, where, exact=False))
+    return _combine(manifest, parts)
+
+
+def _combine(manifest: dict, parts) -> list[int]:
+    signals = [s for _, sig in parts for s in sig]
     if manifest["config"].get("public_signals", "packed") == "hash":
         from zkml.circuit.gadgets.poseidon import chain_value
 
@@ -120,65 +128,63 @@ def expected_public(manifest: dict, claim: dict, path: Path) -> list[int]:
     return signals
 
 
-def _claim_signals(manifest: dict, claim: dict, path: Path) -> list[int]:
-    from zkml.compiler.compile import Compiled, CompileConfig
-
-    signals = []
-    outs = claim.get("outputs", [])
-    if len(outs) != len(manifest["outputs"]):
-        raise FormatError(f"{path}: claim has {len(outs)} outputs, the bundle {len(manifest['outputs'])}")
-    for o, meta in zip(outs, manifest["outputs"]):
-        vals = np.asarray(o.get("values", []), np.float64)
-        if vals.size != int(np.prod(meta["shape"])):
-            raise FormatError(f"{path}: output '{meta['name']}' has {vals.size} values, expected {int(np.prod(meta['shape']))}")
-        q = np.round(vals * (1 << meta["frac"]))
-        if not np.array_equal(q / (1 << meta["frac"]), vals):
-            raise FormatError(f"{path}: output '{meta['name']}' values are not on the circuit's fixed-point grid (2^-{meta['frac']})")
-        if o.get("argmax") != int(np.argmax(vals)):
-            raise FormatError(f"{path}: output '{meta['name']}' states argmax {o.get('argmax')}, its values give {int(np.argmax(vals))}")
-        qi = q.astype(np.int64)
-        if (qi < np.array(meta["lo"])).any() or (qi > np.array(meta["hi"])).any():
-            raise FormatError(f"{path}: output '{meta['name']}' values lie outside what the circuit can produce")
-        signals += pack_values(qi, meta["lo"], widths(np.array(meta["lo"], dtype=object), np.array(meta["hi"], dtype=object)))
-    if manifest["input"]["visibility"] == "committed":
-        try:
-            signals.append(int(claim["input"]["commitment"]) % R)
-        except (KeyError, TypeError, ValueError):
-            raise FormatError(f"{path}: claim input has no valid 'commitment'") from None
-    elif manifest["input"]["visibility"] == "public":
-        inp = manifest["input"]
-        cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"], "public")
-        c = Compiled(None, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"])
-        xq = quantize_input(c, np.asarray(claim["input"].get("values", []), np.float64), f"{path}: claim input")
-        limit = 1 << (c.input_bits - 1)
-        lo, hi = np.full(xq.size, -limit), np.full(xq.size, limit - 1)
-        signals += pack_values(xq.ravel(), lo, widths(lo, hi))
-    return signals
+def _mismatch(manifest: dict, parts, public: list[int], where: str) -> str | None:
+    """None when the public signals are the claim's; else which claim field differs."""
+    expected = _combine(manifest, parts)
+    if len(public) != len(expected):
+        raise FormatError(f"{where}: public_signals holds {len(public)} values, the bundle's circuit has {len(expected)}")
+    if public == expected:
+        return None
+    if manifest["config"].get("public_signals", "packed") == "hash":
+        return "the claim's outputs and input do not hash to public_signals[0]: the proof is for other values"
+    at = 0
+    for name, sig in parts:
+        if public[at:at + len(sig)] != sig:
+            return f"{name} do not match public_signals[{at}:{at + len(sig)}]: the proof is for other values"
+        at += len(sig)
+    return "the claim does not match its public signals"  # not reached: some part differs
 
 
-def verify_inference(path: Path, bundle: Path | None = None) -> tuple[bool, dict]:
-    """(valid, claim): checks the bundle binding, the claim's consistency and the proof."""
-    from zkml.formats.snarkjs_json import read_vk, _g1, _g2
-    from zkml.groth16.data_structures import Proof
+@dataclass
+class Verdict:
+    """What `zkml verify` says about one proof file, and the bundle it was checked against."""
+
+    ok: bool
+    claim: dict
+    reason: str
+    bundle: Path
+    doc: dict  # the whole proof file as read (claim, proof, public signals)
+
+
+def check_inference(path: Path, bundle: Path | None = None) -> Verdict:
+    """Every claim field against the bundle (found by its key's hash when not given), the
+    public signals against the claim, then the proof. Malformed or mislabelled files raise."""
+    from zkml.bundle.locate import find_bundle
+    from zkml.formats.snarkjs_json import read_vk
     from zkml.groth16.verifier import verify
 
     path = Path(path)
-    doc = _load_proof(path)
-    claim = doc["claim"]
-    bundle = Path(bundle or claim.get("bundle", ""))
+    where = str(path)
+    doc = load_proof(path)
+    vk_sha = claim_vk_sha256(doc, where)
+    bundle = Path(bundle) if bundle is not None else find_bundle(path, vk_sha)
     manifest = store.read_manifest(bundle)
-    if claim.get("model_sha256") != manifest["model"]["sha256"] or claim.get("weights_sha256") != manifest["model"]["weights_sha256"]:
-        raise ZkmlError(f"{path}: the proof is for another model than bundle {bundle} (model hash differs)")
     vk_path = store.check_file(bundle, manifest, store.VK_FILE)
-    if claim.get("vk_sha256") != store.sha256_file(vk_path):
-        raise ZkmlError(f"{path}: the proof was made with another verifying key than {vk_path}; re-prove or pass the right --bundle")
-    public = [int(s) for s in doc["public_signals"]]
-    if public != expected_public(manifest, claim, path):
-        return False, claim
-    p = doc["proof"]
-    proof = Proof(a=_g1(path, "proof.pi_a", p.get("pi_a")), b=_g2(path, "proof.pi_b", p.get("pi_b")),
-                  c=_g1(path, "proof.pi_c", p.get("pi_c")))
-    return verify(read_vk(vk_path), public, proof), claim
+    parts = check_claim(doc, manifest, store.sha256_file(vk_path), bundle, where)
+    public = public_signals(doc, where)
+    proof = groth16_proof(doc, where)
+    reason = _mismatch(manifest, parts, public, where)
+    if reason:
+        return Verdict(False, doc["claim"], reason, bundle, doc)
+    ok = verify(read_vk(vk_path), public, proof)
+    return Verdict(ok, doc["claim"], "the proof verifies" if ok else
+                   "the Groth16 proof does not verify for these public signals", bundle, doc)
+
+
+def verify_inference(path: Path, bundle: Path | None = None) -> tuple[bool, dict]:
+    """(valid, claim): ``check_inference`` without the reason."""
+    v = check_inference(path, bundle)
+    return v.ok, v.claim
 
 
 def load_input(path: Path, shape: tuple) -> np.ndarray:
@@ -203,40 +209,51 @@ def load_input(path: Path, shape: tuple) -> np.ndarray:
 
 def verify_many(paths: list[Path], bundle: Path | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """(valid, [(invalid, reason)]) for proof files of one bundle, with one batched pairing check
-    (zkml.groth16.batch_verify) and single checks only to name the bad proofs."""
-    from zkml.formats.snarkjs_json import _g1, _g2, read_vk
+    (zkml.groth16.batch_verify) and single checks only to name the bad proofs. The bundle is
+    found from the first readable proof when not given; a proof of another key is refused."""
+    from zkml.bundle.locate import find_bundle
+    from zkml.formats.snarkjs_json import read_vk
     from zkml.groth16.batch_verify import verify_batch
-    from zkml.groth16.data_structures import Proof
 
     if not paths:
         raise ZkmlError("no proof files to verify")
     bad: list[tuple[Path, str]] = []
     items, item_paths = [], []
-    manifest = vk_path = None
+    manifest = vk_path = vk_sha = None
     for path in paths:
-        doc = _load_proof(path)
-        claim = doc["claim"]
-        b = Path(bundle or claim.get("bundle", ""))
-        if manifest is None:
-            manifest = store.read_manifest(b)
-            vk_path = store.check_file(b, manifest, store.VK_FILE)
-            vk_sha = store.sha256_file(vk_path)
-        if claim.get("vk_sha256") != vk_sha or claim.get("model_sha256") != manifest["model"]["sha256"]:
-            raise ZkmlError(f"{path}: made with another bundle or key than {paths[0]}; verify each bundle's proofs apart")
+        where = str(path)
         try:
-            public = [int(s) for s in doc["public_signals"]]
-            if public != expected_public(manifest, claim, path):
-                bad.append((path, "the claim does not match its public signals"))
-                continue
-            p = doc["proof"]
-            proof = Proof(a=_g1(path, "proof.pi_a", p.get("pi_a")), b=_g2(path, "proof.pi_b", p.get("pi_b")),
-                          c=_g1(path, "proof.pi_c", p.get("pi_c")))
-        except (ZkmlError, ValueError, TypeError) as e:
-            bad.append((path, str(e)))
+            doc = load_proof(path)
+            claim_sha = claim_vk_sha256(doc, where)
+        except ZkmlError as e:
+            bad.append((path, _reason(e, where)))
+            continue
+        if manifest is None:
+            bundle = Path(bundle) if bundle is not None else find_bundle(path, claim_sha)
+            manifest = store.read_manifest(bundle)
+            vk_path = store.check_file(bundle, manifest, store.VK_FILE)
+            vk_sha = store.sha256_file(vk_path)
+        if claim_sha != vk_sha:
+            raise ZkmlError(f"{path}: made with another bundle or key than {bundle}; verify each bundle's proofs apart")
+        try:
+            parts = check_claim(doc, manifest, vk_sha, bundle, where)
+            public = public_signals(doc, where)
+            proof = groth16_proof(doc, where)
+            reason = _mismatch(manifest, parts, public, where)
+        except ZkmlError as e:
+            bad.append((path, _reason(e, where)))
+            continue
+        if reason:
+            bad.append((path, reason))
             continue
         items.append((public, proof))
         item_paths.append(path)
-    _, bad_idx = verify_batch(read_vk(vk_path), items)
-    bad += [(item_paths[i], "the proof does not verify") for i in bad_idx]
+    if items:
+        _, bad_idx = verify_batch(read_vk(vk_path), items)
+        bad += [(item_paths[i], "the proof does not verify") for i in bad_idx]
     bad_set = {p for p, _ in bad}
     return [p for p in paths if p not in bad_set], bad
+
+
+def _reason(e: ZkmlError, where: str) -> str:
+    return str(e).removeprefix(f"{where}: ")

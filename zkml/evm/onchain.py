@@ -53,21 +53,25 @@ def deploy_bundle(bundle: Path, rpc: str | None, key_file: Path | None) -> dict:
 
 
 def _proof_args(proof_path: Path):
-    from zkml.bundle.claims import _load_proof
+    """verifyProof's arguments from a proof file read through its typed fields (points and
+    public signals checked as `zkml verify` checks them)."""
+    from zkml.bundle.claim_fields import check_proof_fields, groth16_proof, load_proof, public_signals
     from zkml.evm.chain import proof_calldata
 
-    doc = _load_proof(proof_path)
-    return doc, proof_calldata(doc["proof"], [int(s) for s in doc["public_signals"]])
+    doc = load_proof(proof_path)
+    check_proof_fields(doc, str(proof_path))
+    groth16_proof(doc, str(proof_path))
+    return doc, proof_calldata(doc["proof"], public_signals(doc, str(proof_path)))
 
 
 def verify_onchain(proof_path: Path, bundle: Path | None, rpc: str | None, key_file: Path | None,
                    address: str | None) -> dict:
     """Checks the proof file against its bundle (as `zkml verify`) and then on chain."""
-    from zkml.bundle.claims import verify_inference
+    from zkml.bundle.claims import check_inference
     from zkml.evm.chain import call_verify, connect, deploy
 
-    local_ok, claim = verify_inference(proof_path, bundle)
-    bundle = Path(bundle or claim["bundle"])
+    local = check_inference(proof_path, bundle)  # also finds the bundle when not given
+    bundle = local.bundle
     art = artifact(bundle)
     doc, args = _proof_args(proof_path)
     if rpc is None:
@@ -89,7 +93,7 @@ def verify_onchain(proof_path: Path, bundle: Path | None, rpc: str | None, key_f
         c = chain.w3.eth.contract(address=address, abi=art["abi"])
         tx = c.functions.verifyProof(*args).build_transaction({"from": chain.sender, "gas": 3_000_000})
         gas = int(chain.send({"to": tx["to"], "data": tx["data"], "gas": 3_000_000})["gasUsed"])
-    return {"onchain": ok, "local": local_ok, "gas": gas, "address": address, "chain_id": chain.chain_id}
+    return {"onchain": ok, "local": local.ok, "reason": local.reason, "gas": gas, "address": address, "chain_id": chain.chain_id}
 
 
 def calldata(proof_path: Path) -> str:
