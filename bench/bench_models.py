@@ -41,7 +41,7 @@ from zkml.groth16.verifier import verify
 model, cal, test = sys.argv[2:5]
 xs = np.load(cal)["x"]; xt = np.load(test)["x"]
 t = time.perf_counter(); c = compile_model(model, xs); compile_s = time.perf_counter() - t
-fid = fidelity_report(c, model, xt)
+fid = fidelity_report(c, xt)
 t = time.perf_counter(); pk = setup_from_secrets(c.r1cs, DevTau.random()); setup_s = time.perf_counter() - t
 w, _ = witness(c, xt[0])
 prove(pk, ints_to_limbs(w))  # warm-up: JIT cache load

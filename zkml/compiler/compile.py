@@ -117,7 +117,12 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
         args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
         if not args:
             raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) has no runtime input")
-        out = _check_bounds(ctx, node, OPS[node.op](ctx, node, *args))
+        try:
+            out = _check_bounds(ctx, node, OPS[node.op](ctx, node, *args))
+        except ZkmlError:
+            raise
+        except Exception as e:  # an op meeting a shape or attribute it was not written for
+            raise _node_failure(c.graph, ctx, node, e) from e
         ctx.tensors[node.outputs[0]] = out
         ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
                               lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
@@ -125,6 +130,18 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
     c.output_transforms = ctx.output_transforms
     c.stats = ctx.stats
     return x_wires, x, outputs
+
+
+def _node_failure(graph: Graph, ctx: Context, node, e: Exception) -> ZkmlError:
+    """One line for an op that failed on this node: file, node, op, input shapes, the cause."""
+    def shape(name):
+        if name in ctx.tensors:
+            return tuple(ctx.tensors[name].shape)
+        return tuple(np.shape(graph.constants[name])) if name in graph.constants else "?"
+    shapes = ", ".join(f"'{i}' {shape(i)}" for i in node.inputs if i)
+    cause = next((t.strip() for t in str(e).splitlines() if t.strip()), "")
+    return ZkmlError(f"{graph.source}: node '{node.name}' ({node.op}) with inputs {shapes} is not supported by zkml's "
+                     f"{node.op} ({type(e).__name__}: {cause[:200]}); change the model or report it")
 
 
 def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
@@ -165,33 +182,34 @@ ACTIVATION_BITS = 16  # significant bits aimed at for each activation tensor's c
 MAX_EXTRA_FRAC = 8  # per-tensor scales stay within frac_bits .. frac_bits + 8
 
 
-def calibrated_fracs(path, graph: Graph, calibration: np.ndarray, frac_bits: int, limit: int = 200) -> dict:
-    """Fraction bits per node output from its float range on the calibration data (onnxruntime):
-    small-valued tensors get more fraction bits, never fewer than ``frac_bits``."""
+def calibrated_fracs(graph: Graph, calibration: np.ndarray, frac_bits: int, limit: int = 200) -> dict:
+    """Fraction bits per node output from its float range on the calibration data (onnxruntime on
+    the normalised model): small-valued tensors get more fraction bits, never fewer than ``frac_bits``."""
     import onnx
-    import onnxruntime as ort
 
-    model = onnx.load(str(path), load_external_data=True)
+    from zkml.onnx_import.oracle import float_oracle
+
+    model = onnx.ModelProto()
+    model.CopyFrom(graph.model)
     known = {o.name for o in model.graph.output}
     for node in graph.nodes:
         for o in node.outputs[:1]:
             if o and o not in known:
                 model.graph.output.append(onnx.helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None))
-    try:
-        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    except Exception:  # some exporters' graphs reject extra outputs: keep the global scale
+    xs = np.asarray(calibration, np.float64)[:limit]
+    if not len(xs):
         return {}
-    name = sess.get_inputs()[0].name
-    names = [o.name for o in sess.get_outputs()]
-    peak = {n: 0.0 for n in names}
-    shape = tuple(graph.shapes[graph.inputs[0]])
+    # the reference evaluator would be slow over many samples; without onnxruntime keep the global scale
+    oracle, _ = float_oracle(model, xs[0], allow_reference=False, source=graph.source)
+    if oracle is None:
+        return {}
+    peak = {n: 0.0 for n in oracle.output_names}
     try:
-        for x in np.asarray(calibration, np.float64)[:limit]:
-            for n, v in zip(names, sess.run(None, {name: x.reshape(shape).astype(np.float32)})):
-                v = np.asarray(v, np.float64)
+        for x in xs:
+            for n, v in zip(oracle.output_names, oracle(x)):
                 if v.size:
                     peak[n] = max(peak[n], float(np.max(np.abs(v))))
-    except Exception:  # e.g. a fixed batch of 2 in the file: keep the global scale
+    except Exception:  # onnxruntime refusing a later sample: keep the global scale
         return {}
     fracs = {}
     for n, m in peak.items():
@@ -209,7 +227,7 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     calibration = np.asarray(calibration, np.float64)
     f_in = choose_input_frac(calibration, config.frac_bits)
     c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
-    c.tensor_fracs = calibrated_fracs(path, graph, calibration.reshape((-1,) + shape) if calibration.size % int(np.prod(shape)) == 0 else calibration, config.frac_bits)
+    c.tensor_fracs = calibrated_fracs(graph, calibration.reshape((-1,) + shape) if calibration.size % int(np.prod(shape)) == 0 else calibration, config.frac_bits)
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     c.r1cs = b.r1cs()
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]

@@ -27,6 +27,7 @@ class Graph:
     shapes: dict[str, tuple[int, ...]]
     opset: int = 0
     source: str = ""
+    model: object = None  # the normalised onnx.ModelProto (batch pinned, shapes inferred): what the float oracle runs
 
     def producers(self) -> dict[str, Node]:
         return {o: n for n in self.nodes for o in n.outputs}

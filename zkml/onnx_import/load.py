@@ -55,7 +55,7 @@ def load_model(path, supported: set[str]) -> Graph:
         shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims)
     nodes = [Node(n.op_type, n.name or f"{n.op_type}_{i}", list(n.input), list(n.output), _attrs(n), n.domain)
              for i, n in enumerate(g.node)]
-    graph = Graph(nodes, constants, inputs, [o.name for o in g.output], shapes, opset, str(path))
+    graph = Graph(nodes, constants, inputs, [o.name for o in g.output], shapes, opset, str(path), model)
     _fold_constants(graph)
     _report_unsupported(graph, supported)
     return graph
@@ -91,7 +91,12 @@ def _fold_constants(graph: Graph) -> None:
             outs = [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.outputs]
             m = onnx.helper.make_model(onnx.helper.make_graph([proto], "fold", feeds, outs),
                                        opset_imports=[onnx.helper.make_opsetid("", graph.opset or 17)])
-            results = ReferenceEvaluator(m).run(None, {i: graph.constants[i] for i in ins})
+            try:
+                results = ReferenceEvaluator(m).run(None, {i: graph.constants[i] for i in ins})
+            except Exception as e:  # the evaluator's own refusal of this node, not a zkml bug
+                shapes = ", ".join(f"{i} {tuple(graph.constants[i].shape)}" for i in ins)
+                raise ZkmlError(f"{graph.source}: cannot fold constant node '{node.name}' ({node.op}, inputs {shapes}): "
+                                f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}") from None
             for o, r in zip(node.outputs, results):
                 graph.constants[o] = np.asarray(r)
                 graph.shapes[o] = tuple(np.asarray(r).shape)
