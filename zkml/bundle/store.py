@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -50,16 +49,31 @@ def weights_hash(model: onnx.ModelProto) -> str:
     return h.hexdigest()
 
 
+def refuse_replacing(dest: Path, force: bool) -> None:
+    """--force replaces a bundle (or an empty folder), never a folder of something else."""
+    if not dest.exists():
+        return
+    if not force:
+        raise ZkmlError(f"{dest}: already exists; choose another -o or pass --force to replace it")
+    if not dest.is_dir():
+        raise ZkmlError(f"{dest}: is a file, not a bundle folder; choose another -o")
+    if not (dest / MANIFEST).is_file() and any(dest.iterdir()):
+        raise ZkmlError(f"{dest}: is not a circuit bundle (no {MANIFEST}) and --force replaces only bundles; "
+                        "choose another -o")
+
+
 def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: dict, force: bool) -> None:
-    """Write a fresh bundle atomically (temp folder + rename)."""
+    """Write a fresh bundle in a temporary folder beside ``dest`` and rename it into place; a
+    bundle replaced with --force goes only once the new one is whole."""
+    from zkml.formats.atomic import OutputError, os_error_message, replace_folder
     from zkml.formats.r1cs import write_r1cs
 
     dest = Path(dest)
-    if dest.exists() and not force:
-        raise ZkmlError(f"{dest}: already exists; choose another -o or pass --force to replace it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    refuse_replacing(dest, force)
+    tmp = None
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
         model = onnx.load(str(model_path), load_external_data=True)
         onnx.save(model, str(tmp / MODEL_FILE))  # weights inline: the bundle stands alone
         write_r1cs(tmp / R1CS_FILE, compiled.r1cs)
@@ -92,11 +106,15 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
         for name in extra.get("extra_files", []):
             manifest["files"][name] = sha256_file(tmp / name)
         write_atomic_text(tmp / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        replace_folder(tmp, dest)
+    except BaseException as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            where = dest
+            if tmp is not None and e.filename and Path(e.filename).is_relative_to(tmp):
+                where = dest / Path(e.filename).relative_to(tmp)
+            raise OutputError(os_error_message(e, where)) from None
         raise
 
 
@@ -127,11 +145,14 @@ def check_file(bundle: Path, manifest: dict, name: str) -> Path:
     return path
 
 
-def record_files(bundle: Path, manifest: dict, names: list[str], **fields) -> None:
-    for n in names:
-        manifest["files"][n] = sha256_file(Path(bundle) / n)
+def record_files(bundle: Path, manifest: dict, outs, files: dict, **fields) -> None:
+    """Stage in ``outs`` (an OutputSet) the manifest updated with ``fields`` and the hashes of
+    ``files`` (bundle file name -> the staged path written for it), so new files and the
+    manifest that lists them land together. Stage it after the files it lists."""
+    for name, staged in files.items():
+        manifest["files"][name] = sha256_file(staged)
     manifest.update(fields)
-    write_atomic_text(Path(bundle) / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    outs.text(Path(bundle) / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 
 def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from zkml.bundle import store
 from zkml.errors import ZkmlError
-from zkml.formats.binfile import write_atomic_text
+from zkml.formats.atomic import OutputSet
 
 SOL_FILE = "Verifier.sol"
 ARTIFACT_FILE = "verifier.json"
@@ -24,10 +24,11 @@ def build_contract(bundle: Path) -> dict:
     vk = read_vk(store.check_file(bundle, manifest, store.VK_FILE))
     src = generate_solidity(vk, CONTRACT)
     art = compile_contract(src, CONTRACT)
-    write_atomic_text(Path(bundle) / SOL_FILE, src)
-    write_atomic_text(Path(bundle) / ARTIFACT_FILE, json.dumps(art, indent=1) + "\n")
-    store.record_files(bundle, manifest, [SOL_FILE, ARTIFACT_FILE],
-                       verifier={"compiler": art["compiler"], "deployed_bytes": (len(art["deployed_bytecode"]) - 2) // 2})
+    with OutputSet() as outs:  # source, artifact and the manifest listing them land together
+        staged = {SOL_FILE: outs.text(Path(bundle) / SOL_FILE, src),
+                  ARTIFACT_FILE: outs.text(Path(bundle) / ARTIFACT_FILE, json.dumps(art, indent=1) + "\n")}
+        store.record_files(bundle, manifest, outs, staged,
+                           verifier={"compiler": art["compiler"], "deployed_bytes": (len(art["deployed_bytecode"]) - 2) // 2})
     return art
 
 
@@ -47,8 +48,8 @@ def deploy_bundle(bundle: Path, rpc: str | None, key_file: Path | None) -> dict:
     d["rpc"] = rpc or "embedded"
     if rpc:  # the embedded chain vanishes with the process: nothing to record
         manifest = store.read_manifest(bundle)
-        manifest.setdefault("deployments", []).append(d)
-        write_atomic_text(Path(bundle) / store.MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        with OutputSet() as outs:
+            store.record_files(bundle, manifest, outs, {}, deployments=[*manifest.get("deployments", []), d])
     return d
 
 
