@@ -18,23 +18,104 @@ from rich.markup import escape
 from zkml import __version__
 from zkml.errors import ZkmlError
 
-err = Console(stderr=True)
-out = Console()
+PIPE_WIDTH = 100_000  # "no wrapping" for rich when a script reads the output
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a program killed by a closed pipe reports (`set -o pipefail` sees it)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:  # rich's own exits 1; a closed pipe is 141 here, and quiet
+        _reader_gone()
+        raise SystemExit(EXIT_BROKEN_PIPE)
+
+
+def _console(stderr: bool) -> Console:
+    """A console for stdout or stderr: not a terminal, lines stay whole (no wrapping at 80
+    columns, tables at their own width); NO_COLOR set, no escape codes at all (bold included)."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    kw = {} if tty else {"width": PIPE_WIDTH, "soft_wrap": True}
+    if os.environ.get("NO_COLOR"):
+        kw["color_system"] = None
+    return _Console(stderr=stderr, **kw)
+
+
+err = _console(stderr=True)
+out = _console(stderr=False)
 
 
 def out_print(message: str) -> None:
     out.print(message, highlight=False, soft_wrap=True)
 
 
+def _error_line(message: str) -> None:
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)  # messages quote '[...]'
+
+
+def _interrupted() -> None:
+    """Ctrl-C: say what is on disk (staged outputs were removed; renamed ones are whole)."""
+    from rich.markup import escape
+
+    from zkml.formats.atomic import WRITTEN
+
+    written = list(dict.fromkeys(str(p) for p in WRITTEN))
+    if err.is_terminal:
+        err.print()  # past the terminal's ^C
+    err.print(escape("interrupted; " + (f"wrote {', '.join(written)} (each whole) before that" if written
+                                        else "nothing was written")), highlight=False, soft_wrap=True)
+
+
+def _reader_gone() -> None:
+    """The reader of our output left (`zkml inspect B | head -1`): point stdout and stderr at
+    /dev/null, as Python's documentation advises, so that no flush at exit fails with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 class _Group(click.Group):
-    """Turns ``ZkmlError`` into one red line and its exit code."""
+    """One line and an exit code for whatever ends a command early: ``ZkmlError`` (its code),
+    any OSError (1, naming the file), Ctrl-C (130, saying what was written), a closed stdout
+    pipe (141, quietly)."""
 
     def invoke(self, ctx):
+        global err, out
+        top = ctx.parent is None
+        if top:  # per invocation: the streams (and NO_COLOR) may differ from those at import
+            from zkml.formats.atomic import WRITTEN
+
+            err, out = _console(stderr=True), _console(stderr=False)
+            WRITTEN.clear()
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            if top:
+                sys.stdout.flush()  # a closed pipe shows here rather than at interpreter exit
+            return rv
         except ZkmlError as e:
-            err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)  # messages quote '[...]'
+            _error_line(str(e))
             ctx.exit(e.exit_code)
+        except BrokenPipeError:
+            _reader_gone()
+            ctx.exit(EXIT_BROKEN_PIPE)
+        except OSError as e:  # last resort: a write or read no command turned into a message
+            from zkml.formats.atomic import os_error_message
+
+            _error_line(os_error_message(e, verb=None))
+            ctx.exit(1)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            _interrupted()
+            ctx.exit(EXIT_INTERRUPTED)
+        except EOFError as e:  # last resort (click would print a bare "Aborted!")
+            _error_line(f"an input file ended before its data did ({e or 'end of file'}); it is truncated or empty")
+            ctx.exit(1)
 
 
 @contextmanager
@@ -46,11 +127,13 @@ def step(message: str):
 
 def _summary(started: float, outputs: list[Path]) -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from rich.markup import escape
+
     sizes = ", ".join(f"{p.name} {_size(p)}" for p in outputs if p.exists())
     err.print(
         f"[green]done[/green] in {time.perf_counter() - started:.2f} s, "
-        f"peak memory {peak_mb:.0f} MB" + (f"; wrote {sizes}" if sizes else ""),
-        highlight=False,
+        f"peak memory {peak_mb:.0f} MB" + (f"; wrote {escape(sizes)}" if sizes else ""),
+        highlight=False, soft_wrap=True,
     )
 
 
@@ -83,14 +166,15 @@ _output = click.Path(dir_okay=False, path_type=Path)
 @click.argument("ptau_file", type=_output, default="dev.ptau")
 def ptau_new_cmd(power: int, ptau_file: Path) -> None:
     """A prepared development .ptau of 2^POWER (insecure: for tests and benchmarks only)."""
+    from zkml.formats.atomic import OutputSet
     from zkml.formats.ptau import write_dev_ptau
     from zkml.groth16.setup import DEV_TAU_WARNING, DevTau
 
     err.print(f"[yellow]{DEV_TAU_WARNING}[/yellow]")
     t0 = time.perf_counter()
     dev = DevTau.random()
-    with step(f"Computing powers of tau up to 2^{power}"):
-        write_dev_ptau(ptau_file, power, dev.tau, dev.alpha, dev.beta)
+    with step(f"Computing powers of tau up to 2^{power}"), OutputSet() as outs:
+        write_dev_ptau(outs.stage(ptau_file), power, dev.tau, dev.alpha, dev.beta)
     _summary(t0, [ptau_file])
 
 
@@ -102,12 +186,14 @@ def ptau_new_cmd(power: int, ptau_file: Path) -> None:
               help="Generate a development tau on this machine (insecure, for testing only).")
 def setup_cmd(r1cs_file: Path, zkey_file: Path, ptau: Path | None, dev: bool) -> None:
     """Circuit keys for R1CS_FILE, with one contribution applied, written to ZKEY_FILE."""
+    from zkml.formats.atomic import OutputSet, refuse_overlap
     from zkml.formats.r1cs import read_r1cs
     from zkml.formats.zkey import write_zkey
     from zkml.groth16 import setup
 
     if bool(ptau) == dev:
         raise ZkmlError("give exactly one of --ptau FILE (a ceremony) or --dev (testing only)")
+    refuse_overlap([zkey_file], [r1cs_file, ptau])
     t0 = time.perf_counter()
     with step(f"Reading {r1cs_file}"):
         r1cs = read_r1cs(r1cs_file)
@@ -125,8 +211,8 @@ def setup_cmd(r1cs_file: Path, zkey_file: Path, ptau: Path | None, dev: bool) ->
             pk = setup.setup_from_ptau(r1cs, tau, source=str(ptau))
         with step("Applying the first contribution"):
             pk = contribute(pk, name="zkml setup")
-    with step(f"Writing {zkey_file}"):
-        write_zkey(zkey_file, pk)
+    with step(f"Writing {zkey_file}"), OutputSet() as outs:
+        write_zkey(outs.stage(zkey_file), pk)
     err.print(f"{r1cs.n_constraints} constraints, {pk.n_vars} signals, {pk.n_public} public, "
               f"domain 2^{pk.domain_size.bit_length() - 1}", highlight=False)
     _summary(t0, [zkey_file])
@@ -139,16 +225,19 @@ def setup_cmd(r1cs_file: Path, zkey_file: Path, ptau: Path | None, dev: bool) ->
 @click.option("--entropy", default="", help="Extra entropy mixed with the OS's randomness.")
 def contribute_cmd(zkey_in: Path, zkey_out: Path, name: str, entropy: str) -> None:
     """Add a phase-2 contribution to ZKEY_IN, writing ZKEY_OUT."""
+    from zkml.formats.atomic import OutputSet, refuse_overlap
     from zkml.formats.zkey import read_zkey, write_zkey
     from zkml.groth16.contribute import contribute
 
+    refuse_overlap([zkey_out], [zkey_in], hint="write the contribution to a new file, and keep the old one until "
+                   "the new one has been checked")
     t0 = time.perf_counter()
     with step(f"Reading {zkey_in}"):
         pk = read_zkey(zkey_in)
     with step("Contributing"):
         pk = contribute(pk, entropy.encode(), name)
-    with step(f"Writing {zkey_out}"):
-        write_zkey(zkey_out, pk)
+    with step(f"Writing {zkey_out}"), OutputSet() as outs:
+        write_zkey(outs.stage(zkey_out), pk)
     err.print(f"contribution #{len(pk.contributions)} added", highlight=False)
     _summary(t0, [zkey_out])
 
@@ -165,11 +254,13 @@ def contribute_cmd(zkey_in: Path, zkey_out: Path, name: str, entropy: str) -> No
 def prove_cmd(zkey_file: Path, wtns_file: Path, proof_file: Path, public_file: Path,
               r1cs_file: Path | None, device: str) -> None:
     """Prove WTNS_FILE with ZKEY_FILE; write PROOF_FILE and PUBLIC_FILE (snarkjs JSON)."""
+    from zkml.formats.atomic import OutputSet, refuse_overlap
     from zkml.formats.snarkjs_json import write_proof, write_public
     from zkml.formats.wtns import read_wtns
     from zkml.formats.zkey import read_zkey
     from zkml.groth16.prover import prove
 
+    refuse_overlap([proof_file, public_file], [zkey_file, wtns_file, r1cs_file])
     t0 = time.perf_counter()
     with step(f"Reading {zkey_file}"):
         pk = read_zkey(zkey_file)
@@ -181,8 +272,9 @@ def prove_cmd(zkey_file: Path, wtns_file: Path, proof_file: Path, public_file: P
         r1cs = read_r1cs(r1cs_file)
     with step("Proving"):
         proof, public = prove(pk, witness, r1cs=r1cs, device=device, witness_name=str(wtns_file))
-    write_proof(proof_file, proof)
-    write_public(public_file, public)
+    with OutputSet() as outs:  # a proof never without its public signals
+        write_proof(outs.stage(proof_file), proof)
+        write_public(outs.stage(public_file), public)
     _summary(t0, [proof_file, public_file])
 
 
@@ -210,10 +302,14 @@ def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path) -> None:
 @click.argument("vk_file", type=_output, default="verification_key.json")
 def export_vk_cmd(zkey_file: Path, vk_file: Path) -> None:
     """Write the verifying key of ZKEY_FILE as snarkjs's verification_key.json."""
+    from zkml.formats.atomic import OutputSet, refuse_overlap
     from zkml.formats.snarkjs_json import write_vk
     from zkml.formats.zkey import read_zkey
 
-    write_vk(vk_file, read_zkey(zkey_file).verifying_key())
+    refuse_overlap([vk_file], [zkey_file])
+    vk = read_zkey(zkey_file).verifying_key()
+    with OutputSet() as outs:
+        write_vk(outs.stage(vk_file), vk)
     out.print(f"wrote {vk_file}")
 
 
@@ -244,6 +340,11 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
 
     t0 = time.perf_counter()
     out = out or Path("circuits") / model.stem
+    from zkml.bundle.store import refuse_replacing
+    from zkml.formats.atomic import refuse_overlap
+
+    refuse_overlap([out], [model, calibration])  # --force would delete a model kept inside OUT
+    refuse_replacing(out, force)  # checked again when the bundle is renamed into place
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
         c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals))
@@ -263,11 +364,13 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
 def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
     """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
     from zkml.bundle import store
+    from zkml.formats.atomic import OutputSet, refuse_overlap
     from zkml.formats.r1cs import read_r1cs
     from zkml.formats.snarkjs_json import write_vk
     from zkml.formats.zkey import write_zkey
     from zkml.groth16 import setup
 
+    refuse_overlap([bundle / store.ZKEY_FILE, bundle / store.VK_FILE, bundle / store.MANIFEST], [ptau])
     t0 = time.perf_counter()
     manifest = store.read_manifest(bundle)
     r1cs = read_r1cs(store.check_file(bundle, manifest, store.R1CS_FILE))
@@ -275,10 +378,13 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
     with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
         pk = store.make_keys(r1cs, ptau)
-    write_zkey(bundle / store.ZKEY_FILE, pk)
-    write_vk(bundle / store.VK_FILE, pk.verifying_key())
-    store.record_files(bundle, manifest, [store.ZKEY_FILE, store.VK_FILE],
-                       setup={"phase1": str(ptau) if ptau else "development tau (insecure)"})
+    with OutputSet() as outs:  # the keys and the manifest that lists them land together
+        staged = {store.ZKEY_FILE: outs.stage(bundle / store.ZKEY_FILE)}
+        write_zkey(staged[store.ZKEY_FILE], pk)
+        staged[store.VK_FILE] = outs.stage(bundle / store.VK_FILE)
+        write_vk(staged[store.VK_FILE], pk.verifying_key())
+        store.record_files(bundle, manifest, outs, staged,
+                           setup={"phase1": str(ptau) if ptau else "development tau (insecure)"})
     _summary(t0, [bundle / store.ZKEY_FILE, bundle / store.VK_FILE])
 
 
@@ -295,11 +401,23 @@ def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> 
     t0 = time.perf_counter()
     shape = tuple(store.read_manifest(bundle)["input"]["shape"])
     x = load_input(input_file, shape)
+    _refuse_prove_overlap(bundle, input_file, out)
     with step("Proving"):
         doc = prove_inference(bundle, x, out, device, what=str(input_file))
-    for o in doc["claim"]["outputs"]:
-        err.print(f"output {o['name']}: argmax {o['argmax']}", highlight=False)
+    from rich.markup import escape
+
+    for o in doc["claim"]["outputs"]:  # the result: stdout
+        out_print(f"output {escape(o['name'])}: argmax {o['argmax']}")
     _summary(t0, [out])
+
+
+def _refuse_prove_overlap(bundle: Path, input_file: Path, proof: Path) -> None:
+    """The proof (and a committed input's opening beside it) may be neither the input nor inside the bundle."""
+    from zkml.bundle import store
+    from zkml.formats.atomic import refuse_overlap
+
+    committed = store.read_manifest(bundle)["input"].get("visibility") == "committed"
+    refuse_overlap([proof, Path(str(proof) + ".opening.json") if committed else None], [bundle, input_file])
 
 
 @main.command("prove-batch")
@@ -490,10 +608,17 @@ def attest() -> None:
     """Attestations for model owners: inference, evaluate, keygen, sign, publish, revoke."""
 
 
-def _write_doc(path: Path, doc: dict) -> None:
+def _write_doc(path: Path, doc: dict, outs=None) -> None:
+    """Check and write an attestation document, staged in ``outs`` when it is one of several outputs."""
     from zkml.attest import document as D
+    from zkml.formats.atomic import OutputSet
 
-    D.write(path, doc)
+    D.validate(doc, str(path))  # errors name the destination, not the staging file
+    if outs is not None:
+        D.write(outs.stage(path), doc)
+        return
+    with OutputSet() as one:
+        D.write(one.stage(path), doc)
 
 
 @attest.command("inference")
@@ -536,8 +661,10 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
 
     from zkml.attest.owner import from_evaluation
     from zkml.bundle.evaluation import prove_evaluation
-    from zkml.formats.binfile import write_atomic_text
+    from zkml.formats.atomic import OutputSet, refuse_overlap
 
+    opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
+    refuse_overlap([out, opening_path], [bundle, data, ptau])
     t0 = time.perf_counter()
     log = lambda m: err.print(m, highlight=False, soft_wrap=True)  # noqa: E731
     if chunk_size:
@@ -549,9 +676,9 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
         with step("Proving the evaluation"):
             result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device, log=log)
     doc = from_evaluation(result)
-    opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
-    write_atomic_text(opening_path, json.dumps(opening, indent=1) + "\n")
-    _write_doc(out, doc)
+    with OutputSet() as outs:  # the attestation and the opening of its commitment land together
+        outs.text(opening_path, json.dumps(opening, indent=1) + "\n")
+        _write_doc(out, doc, outs)
     m = doc["claim"]["metric"]
     out_print(f"attestation: model {doc['claim']['model_id'][:18]}… gets {m['correct']} of {m['n']} committed samples "
               f"right (claim: at least {m['k']}); wrote {out}")
@@ -576,7 +703,9 @@ def attest_sign_cmd(attestation: Path, private_key_file: Path | None, out: Path 
     """Sign ATTESTATION as the model owner (EIP-712 typed data)."""
     from zkml.attest import document as D
     from zkml.attest.owner import load_signing_key
+    from zkml.formats.atomic import refuse_overlap
 
+    refuse_overlap([out or attestation], [private_key_file])  # in place (the default) is fine
     doc = D.read(attestation)
     doc = D.sign(doc, load_signing_key(private_key_file))
     _write_doc(out or attestation, doc)
