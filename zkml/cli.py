@@ -330,13 +330,18 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("--public-signals", type=click.Choice(["packed", "hash"]), default="packed", show_default=True,
               help="packed: outputs and public input packed into few field elements; hash: one Poseidon hash of "
                    "them (cheapest on chain: one public input).")
+@click.option("--input-margin", type=click.FloatRange(0), default=0.1, show_default=True,
+              help="prove refuses an input feature outside its calibrated [min, max] widened by this fraction "
+                   "of the range.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
-                input_visibility: str, public_signals: str, force: bool) -> None:
+                input_visibility: str, public_signals: str, input_margin: float, force: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
-    from zkml.compiler.fidelity import fidelity_report, load_dataset, notice, summary
+    from zkml.compiler.fidelity import fidelity_report, notice, summary
+    from zkml.compiler.input_range import MIN_SAMPLES
+    from zkml.formats.tensors import load_dataset
 
     t0 = time.perf_counter()
     out = out or Path("circuits") / model.stem
@@ -347,7 +352,11 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     refuse_replacing(out, force)  # checked again when the bundle is renamed into place
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
-        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals))
+        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals,
+                                                   input_margin), source=str(calibration))
+    if c.input_range is None:
+        err.print(f"note: {calibration} holds fewer than {MIN_SAMPLES} samples, too few for per-feature input ranges; "
+                  "prove will check only the input's envelope", highlight=False, soft_wrap=True)
     with step("Measuring fidelity against the float model"):
         report = fidelity_report(c, xs)
     if notice(report):
@@ -390,17 +399,21 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
 
 @main.command("prove")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--input", "-i", "input_file", type=_existing, required=True, help="The input tensor (.json or .npz).")
+@click.option("--input", "-i", "input_file", type=_existing, required=True, help="The input tensor (.npz, .npy or .json).")
 @click.option("-o", "--output", "out", type=_output, default="proof.json", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
 def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> None:
     """Prove an inference of BUNDLE's model on an input; writes the claim and proof."""
     from zkml.bundle import store
-    from zkml.bundle.claims import load_input, prove_inference
+    from zkml.compiler.input_range import check_input_range
+    from zkml.formats.tensors import load_input
 
     t0 = time.perf_counter()
-    shape = tuple(store.read_manifest(bundle)["input"]["shape"])
-    x = load_input(input_file, shape)
+    manifest = store.read_manifest(bundle)  # manifest and input are checked before anything heavy is imported
+    x = load_input(input_file, manifest["input"]["shape"], manifest["input"]["name"])
+    check_input_range(manifest["input"].get("range"), x, str(input_file))
+    from zkml.bundle.claims import prove_inference
+
     _refuse_prove_overlap(bundle, input_file, out)
     with step("Proving"):
         doc = prove_inference(bundle, x, out, device, what=str(input_file))
@@ -432,11 +445,13 @@ def _refuse_prove_overlap(bundle: Path, input_file: Path, proof: Path) -> None:
               help="gpu asks Ray for one GPU per worker.")
 def prove_batch_cmd(bundle: Path, inputs: Path, out: Path, workers: int, ray_address: str | None, device: str) -> None:
     """Prove an inference for every row of INPUTS (.npz 'x' or .json list) on Ray workers."""
-    from zkml.compiler.fidelity import load_dataset
+    from zkml.bundle.store import read_manifest
+    from zkml.formats.tensors import load_dataset
     from zkml.scale.batch_prove import prove_batch
 
     t0 = time.perf_counter()
-    xs = load_dataset(inputs)
+    inp = read_manifest(bundle)["input"]
+    xs = load_dataset(inputs, inp["shape"], inp["name"])  # rows in the input's shape, never transposed
 
     def progress(done: int, total: int, elapsed: float) -> None:
         rate = done / elapsed * 60 if elapsed > 0 else 0.0
@@ -842,18 +857,29 @@ def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bo
 @main.command("inspect")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def inspect_cmd(bundle: Path) -> None:
-    """Explain a bundle: model, configuration, per-node bounds and constraints, files."""
+    """Explain a bundle: model, configuration, per-node bounds and constraints, files (each
+    checked against its recorded hash: exit 1 when one is missing or does not match)."""
     from rich.table import Table
 
     from zkml.bundle import store
+    from zkml.errors import FormatError
+    from zkml.formats.jsonfile import field
 
     m = store.read_manifest(bundle)
-    out.print(f"[bold]{m['name']}[/bold]  backend {m['backend']} over {m['curve']}")
-    out.print(f"model sha256 {m['model']['sha256']}  weights sha256 {m['model']['weights_sha256']}")
-    out.print(f"input '{m['input']['name']}' shape {m['input']['shape']} ({m['input']['visibility']}, "
-              f"{m['input']['bits']}-bit signed, 2^-{m['input']['frac']} steps)")
-    c = m["circuit"]
-    out.print(f"{c['constraints']} constraints, {c['wires']} wires, {c['public']} public signals")
+    where = str(bundle / store.MANIFEST)
+    inp = m["input"]
+    out_print(f"[bold]{escape(m['name'])}[/bold]  backend {escape(str(m.get('backend')))} over {escape(str(m.get('curve')))}")
+    out_print(f"model sha256 {escape(m['model']['sha256'])}  weights sha256 {escape(m['model']['weights_sha256'])}")
+    out_print(f"input '{escape(inp['name'])}' shape {inp['shape']} ({inp['visibility']}, "
+              f"{inp['bits']}-bit signed, 2^-{inp['frac']} steps)")
+    rng = inp.get("range")
+    if rng:
+        out_print(f"calibrated input range per {rng.get('per', 'element')} from {rng.get('samples', '?')} samples, "
+                  f"margin {rng['margin'] * 100:g}%: prove refuses an input outside it")
+    else:
+        out_print(f"no calibrated input range recorded: prove checks only |x| < {2 ** (inp['bits'] - 1 - inp['frac']):g}")
+    c = field(m, "circuit", dict, where)
+    out_print(f"{c.get('constraints')} constraints, {c.get('wires')} wires, {c.get('public')} public signals")
     if "fidelity" in m:
         f = m["fidelity"]
         if f.get("argmax_agreement") is None:  # compiled where no float oracle could run the model
@@ -862,11 +888,20 @@ def inspect_cmd(bundle: Path) -> None:
             out.print(f"fidelity: argmax agreement {f['argmax_agreement']:.1%}, max |error| {f['max_abs_error']:.4g} "
                       f"over {f['samples']} samples" + (f" ({f['oracle']})" if f.get("oracle", "onnxruntime") != "onnxruntime" else ""))
     t = Table("node", "op", "shape", "frac", "min", "max", "constraints")
-    for s in m["nodes"]:
-        t.add_row(s["node"], s["op"], str(s["shape"]), str(s["frac"]), str(s["lo"]), str(s["hi"]), str(s["constraints"]))
+    for i, s in enumerate(field(m, "nodes", list, where) if "nodes" in m else []):
+        if not isinstance(s, dict):
+            raise FormatError(f"{where}: field 'nodes[{i}]' must be an object")
+        t.add_row(*(escape(str(s.get(k))) for k in ("node", "op", "shape", "frac", "lo", "hi", "constraints")))
     out.print(t)
+    bad = []
     for name, h in m["files"].items():
-        out.print(f"  {name}  sha256 {h[:16]}…")
+        status = store.file_status(bundle, m, name)
+        if status:
+            bad.append(f"{name} {status}")
+        mark = "[green]ok[/green]" if status is None else f"[red]{escape(status.upper() if status == 'missing' else status)}[/red]"
+        out_print(f"  {escape(name)}  sha256 {h[:16]}…  {mark}")
+    if bad:
+        raise FormatError(f"{bundle}: {'; '.join(bad)}; recompile the bundle or re-run `zkml setup`")
 
 
 if __name__ == "__main__":  # pragma: no cover

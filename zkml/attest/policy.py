@@ -35,6 +35,8 @@ class Policy:
     require_onchain: bool
 
 
+MAX_POLICY_BYTES = 1 << 20  # a policy is a few lines of TOML
+
 _TYPES = {"signers": list, "models": list, "kinds": list, "min_accuracy": (int, float),
           "min_samples": int, "max_age_days": (int, float), "require_onchain": bool}
 
@@ -47,11 +49,14 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 def read_policy(path: Path) -> Policy:
+    from zkml.formats.jsonfile import read_limited
+
     path = Path(path)
+    raw = read_limited(path, MAX_POLICY_BYTES, CannotCheck)
     try:
-        text = path.read_text()
-    except OSError as e:
-        raise CannotCheck(f"{path}: cannot read the policy ({e.strerror})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CannotCheck(f"{path}: the policy is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -187,26 +187,6 @@ def verify_inference(path: Path, bundle: Path | None = None) -> tuple[bool, dict
     return v.ok, v.claim
 
 
-def load_input(path: Path, shape: tuple) -> np.ndarray:
-    """An input tensor from .json (a list, or {"input": list}) or .npz (key 'x', 'input' or the only array)."""
-    path = Path(path)
-    try:
-        if path.suffix == ".npz":
-            data = np.load(path)
-            key = next((k for k in ("x", "input") if k in data), data.files[0] if len(data.files) == 1 else None)
-            if key is None:
-                raise ZkmlError(f"{path}: holds {data.files}; name the input array 'x'")
-            arr = data[key]
-        else:
-            d = json.loads(path.read_text())
-            arr = np.asarray(d.get("input", d.get("x")) if isinstance(d, dict) else d)
-    except (OSError, ValueError) as e:
-        raise ZkmlError(f"{path}: cannot read the input ({e})") from None
-    if arr.dtype.kind not in "fiu":
-        raise ZkmlError(f"{path}: input must be numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
-
-
 def verify_many(paths: list[Path], bundle: Path | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """(valid, [(invalid, reason)]) for proof files of one bundle, with one batched pairing check
     (zkml.groth16.batch_verify) and single checks only to name the bad proofs. The bundle is

@@ -14,13 +14,14 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import onnx
-
-from zkml.compiler.compile import CompileConfig, Compiled, load_for_compile
 from zkml.errors import FormatError, ZkmlError
-from zkml.formats.binfile import write_atomic_text
+
+if TYPE_CHECKING:  # onnx and the compiler are imported where a model is loaded or hashed, so that
+    import onnx  # reading a manifest (prove's and inspect's parse errors) stays fast
+
+    from zkml.compiler.compile import Compiled
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.onnx"
@@ -29,6 +30,13 @@ ZKEY_FILE = "circuit.zkey"
 VK_FILE = "verification_key.json"
 MANIFEST = "manifest.json"
 FIDELITY_FILE = "fidelity.json"
+
+
+def write_atomic_text(path, text: str) -> None:
+    """zkml.formats.binfile's writer, imported on first write (it pulls in the curve arithmetic)."""
+    from zkml.formats.binfile import write_atomic_text as write
+
+    write(path, text)
 
 
 def sha256_file(path) -> str:
@@ -41,6 +49,9 @@ def sha256_file(path) -> str:
 
 def weights_hash(model: onnx.ModelProto) -> str:
     """sha256 over the initializers in name order: names, dtypes, shapes and raw values."""
+    import numpy as np
+    import onnx
+
     h = hashlib.sha256()
     for t in sorted(model.graph.initializer, key=lambda t: t.name):
         arr = onnx.numpy_helper.to_array(t)
@@ -65,6 +76,8 @@ def refuse_replacing(dest: Path, force: bool) -> None:
 def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: dict, force: bool) -> None:
     """Write a fresh bundle in a temporary folder beside ``dest`` and rename it into place; a
     bundle replaced with --force goes only once the new one is whole."""
+    import onnx
+
     from zkml.formats.atomic import OutputError, os_error_message, replace_folder
     from zkml.formats.r1cs import write_r1cs
 
@@ -88,7 +101,8 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
                       "frac": compiled.input_frac,
                       "tensor_fracs": compiled.tensor_fracs,
-                      "visibility": compiled.config.input_visibility},
+                      "visibility": compiled.config.input_visibility,
+                      **({"range": compiled.input_range} if compiled.input_range else {})},
             "outputs": [{"name": n, "shape": list(s), "frac": f, "transform": compiled.output_transforms.get(n),
                          "lo": [int(v) for v in lo], "hi": [int(v) for v in hi]}
                         for (n, s, f), (lo, hi) in zip(compiled.outputs, compiled.output_bounds)],
@@ -119,17 +133,34 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
 
 
 def read_manifest(bundle: Path) -> dict:
+    """The bundle's manifest, its fields type-checked (zkml/bundle/manifest.py); no heavy imports."""
+    from zkml.bundle.manifest import check_manifest
+    from zkml.formats.jsonfile import read_json
+
     bundle = Path(bundle)
     path = bundle / MANIFEST
-    if not path.exists():
+    if not path.is_file():
         raise ZkmlError(f"{bundle}: not a circuit bundle (no {MANIFEST}); create one with `zkml compile`")
+    m = read_json(path)
+    if not isinstance(m, dict):
+        raise FormatError(f"{path}: must hold a JSON object; recompile the bundle")
+    if m.get("format_version") != FORMAT_VERSION or isinstance(m.get("format_version"), bool):
+        raise FormatError(f"{path}: bundle format {str(m.get('format_version'))[:20]} is not supported "
+                          f"(expected {FORMAT_VERSION}); recompile")
+    return check_manifest(m, str(path))
+
+
+def file_status(bundle: Path, manifest: dict, name: str) -> str | None:
+    """None when the bundle file ``name`` matches its recorded hash, else why not."""
+    path = Path(bundle) / name
+    if not path.is_file():
+        return "missing"
     try:
-        m = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
-    if m.get("format_version") != FORMAT_VERSION:
-        raise FormatError(f"{path}: bundle format {m.get('format_version')} is not supported (expected {FORMAT_VERSION}); recompile")
-    return m
+        if sha256_file(path) != manifest["files"][name]:
+            return "does not match its hash (corrupt or replaced)"
+    except OSError as e:
+        return f"unreadable ({e.strerror})"
+    return None
 
 
 def check_file(bundle: Path, manifest: dict, name: str) -> Path:
@@ -138,10 +169,11 @@ def check_file(bundle: Path, manifest: dict, name: str) -> Path:
     if name not in manifest.get("files", {}):
         raise ZkmlError(f"{bundle}: has no {name} yet; run `zkml setup {bundle}` first" if name in (ZKEY_FILE, VK_FILE)
                         else f"{bundle}: manifest lists no {name}")
-    if not path.exists():
+    status = file_status(bundle, manifest, name)
+    if status == "missing":
         raise FormatError(f"{path}: missing from the bundle")
-    if sha256_file(path) != manifest["files"][name]:
-        raise FormatError(f"{path}: does not match the hash in {MANIFEST} (corrupt or replaced); recompile or re-run setup")
+    if status is not None:
+        raise FormatError(f"{path}: {status.replace('its hash', f'the hash in {MANIFEST}')}; recompile or re-run setup")
     return path
 
 
@@ -156,7 +188,10 @@ def record_files(bundle: Path, manifest: dict, outs, files: dict, **fields) -> N
 
 
 def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
-    """The compiled program (graph + configuration) of a bundle, for witness generation."""
+    """The compiled program (graph + configuration) of a bundle, for witness generation; the
+    calibrated input range comes along (absent in bundles compiled before it was recorded)."""
+    from zkml.compiler.compile import CompileConfig, Compiled, load_for_compile
+
     manifest = manifest or read_manifest(bundle)
     model = check_file(bundle, manifest, MODEL_FILE)
     graph = load_for_compile(model)
@@ -164,6 +199,7 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
                         manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"))
     inp = manifest["input"]
     c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"], inp.get("tensor_fracs", {}))
+    c.input_range = inp.get("range")
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
     return c
 

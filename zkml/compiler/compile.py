@@ -15,7 +15,6 @@ from zkml.compiler.ops import OPS, Context, _check_bounds, normalize
 from zkml.compiler.qtensor import QTensor
 from zkml.errors import ZkmlError
 from zkml.onnx_import.graph import Graph
-from zkml.onnx_import.load import load_model
 from zkml.r1cs import R1CS
 
 SUPPORTED_OPS = set(OPS)
@@ -27,6 +26,7 @@ class CompileConfig:
     weight_bits: int = 16  # significant bits kept of each weight tensor (per-tensor power-of-two scale)
     input_visibility: str = "public"  # "public": the input is public; "committed": a Poseidon commitment is
     public_signals: str = "packed"  # "packed": packed values are public; "hash": one Poseidon hash of them
+    input_margin: float = 0.1  # calibrated input ranges are widened by this fraction of each feature's range
 
 
 @dataclass
@@ -43,9 +43,12 @@ class Compiled:
     output_transforms: dict = field(default_factory=dict)
     output_bounds: list = field(default_factory=list)  # per output: (lo, hi) lists, for packing
     stats: list = field(default_factory=list)
+    input_range: dict | None = None  # per-feature calibrated range (zkml/compiler/input_range.py)
 
 
 def load_for_compile(path) -> Graph:
+    from zkml.onnx_import.load import load_model  # onnx is imported only when a model is loaded
+
     graph = load_model(path, SUPPORTED_OPS)
     if len(graph.inputs) != 1:
         raise ZkmlError(f"{path}: the model has {len(graph.inputs)} runtime inputs ({', '.join(graph.inputs)}); one is supported")
@@ -80,12 +83,18 @@ def input_range_bits(calibration: np.ndarray, frac: int) -> int:
     return fixedpoint.bits_for(-q, q) + 1
 
 
-def quantize_input(c: Compiled, x: np.ndarray, what: str = "input") -> np.ndarray:
+def quantize_input(c: Compiled, x: np.ndarray, what: str = "input", in_range: bool = False) -> np.ndarray:
+    """The input on its fixed-point grid, refused outside the circuit's envelope (and with
+    ``in_range``, outside the calibrated per-feature range)."""
     x = np.asarray(x, dtype=np.float64)
     if x.size != int(np.prod(c.input_shape)):
         raise ZkmlError(f"{what}: tensor '{c.input_name}' needs shape {c.input_shape} ({int(np.prod(c.input_shape))} values), got {x.shape}")
     if not np.isfinite(x).all():
         raise ZkmlError(f"{what}: tensor '{c.input_name}' contains NaN or infinity")
+    if in_range:
+        from zkml.compiler.input_range import check_input_range
+
+        check_input_range(c.input_range, x, what, c.input_shape)
     q = fixedpoint.quantize(x.reshape(c.input_shape), c.input_frac)
     limit = 1 << (c.input_bits - 1)
     if (q < -limit).any() or (q >= limit).any():
@@ -219,15 +228,21 @@ def calibrated_fracs(graph: Graph, calibration: np.ndarray, frac_bits: int, limi
     return fracs
 
 
-def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = None) -> Compiled:
+def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = None,
+                  source: str = "calibration data") -> Compiled:
+    """``source`` names the calibration data in errors (its file, from the CLI)."""
+    from zkml.compiler.input_range import calibrated_range
+    from zkml.formats.tensors import samples_of
+
     config = config or CompileConfig()
     graph = load_for_compile(path)
     name = graph.inputs[0]
     shape = tuple(graph.shapes[name])
-    calibration = np.asarray(calibration, np.float64)
+    calibration = samples_of(calibration, shape, source, name)  # (N, *shape); a transposed layout is refused
     f_in = choose_input_frac(calibration, config.frac_bits)
     c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
-    c.tensor_fracs = calibrated_fracs(graph, calibration.reshape((-1,) + shape) if calibration.size % int(np.prod(shape)) == 0 else calibration, config.frac_bits)
+    c.input_range = calibrated_range(calibration, config.input_margin)
+    c.tensor_fracs = calibrated_fracs(graph, calibration, config.frac_bits)
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     c.r1cs = b.r1cs()
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]
@@ -236,8 +251,9 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
 
 
 def witness(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):
-    """(witness ints in circom order, output integers) for one real-valued input."""
-    xq = quantize_input(c, x, what)
+    """(witness ints in circom order, output integers) for one real-valued input, refused when
+    it lies outside the calibrated input range (an inference proof; evaluations are not)."""
+    xq = quantize_input(c, x, what, in_range=True)
     b, outs = build(c, xq, emit=False, salt=salt)
     return b.witness(), [t.values for t in outs]
 

@@ -69,27 +69,3 @@ def notice(report: dict) -> str | None:
     if report.get("oracle_note"):
         return f"note: fidelity measured with {report['oracle']}: {report['oracle_note']}"
     return None
-
-
-def load_dataset(path) -> np.ndarray:
-    """Samples from .npz (key 'x', 'input', 'calibration' or the only array) or JSON (list of samples)."""
-    import json
-    from pathlib import Path
-
-    from zkml.errors import ZkmlError
-
-    path = Path(path)
-    try:
-        if path.suffix == ".npz":
-            data = np.load(path)
-            key = next((k for k in ("x", "input", "calibration") if k in data), data.files[0] if len(data.files) == 1 else None)
-            if key is None:
-                raise ZkmlError(f"{path}: holds arrays {data.files}; name the samples 'x'")
-            arr = data[key]
-        else:
-            arr = np.asarray(json.loads(path.read_text()), dtype=np.float64)
-    except (OSError, ValueError) as e:
-        raise ZkmlError(f"{path}: cannot read samples ({e})") from None
-    if arr.size == 0 or not np.isfinite(np.asarray(arr, np.float64)).all():
-        raise ZkmlError(f"{path}: samples must be non-empty and finite (no NaN or infinity)")
-    return np.asarray(arr, np.float64)

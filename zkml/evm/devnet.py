@@ -27,8 +27,17 @@ def dev_key() -> str:
 
 
 def _info(data_dir: Path) -> dict | None:
-    f = data_dir / "chain.json"
-    return json.loads(f.read_text()) if f.exists() else None
+    """The running devnet's record, or None; a damaged record is one line naming it."""
+    from zkml.formats.jsonfile import field, read_json
+
+    f = Path(data_dir) / "chain.json"
+    if not f.exists():
+        return None
+    info = read_json(f)
+    where = f"{f} (delete it if no devnet runs)"
+    for name, kind in (("pid", int), ("rpc", str), ("chain_id", int)):
+        field(info, name, kind, where)
+    return info
 
 
 def _alive(pid: int) -> bool:

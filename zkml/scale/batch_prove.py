@@ -27,11 +27,12 @@ def input_name(x: np.ndarray) -> str:
 
 
 def check_inputs(compiled, xs: np.ndarray, path: Path) -> None:
-    """Every row quantizes (shape, finiteness, calibrated range) before any work is scheduled."""
+    """Every row quantizes (shape, finiteness, calibrated per-feature range, envelope) before any
+    work is scheduled."""
     from zkml.compiler.compile import quantize_input
 
     for i, x in enumerate(xs):
-        quantize_input(compiled, x, f"{path}, row {i}")
+        quantize_input(compiled, x, f"{path}, row {i}", in_range=True)
 
 
 def existing_proofs(out: Path, bundle: Path, manifest: dict, vk_sha256: str) -> set[str]:

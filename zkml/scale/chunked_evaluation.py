@@ -60,10 +60,11 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
                   ptau: Path | None = None, workers: int = 2, address: str | None = None, log=print) -> tuple[dict, dict]:
     """(result, opening) like ``prove_evaluation``'s, with ``result["chunks"]`` the chunk proofs."""
     from zkml.bundle import store
-    from zkml.bundle.evaluation import _keys, load_labelled
+    from zkml.bundle.evaluation import _keys
     from zkml.compiler.compile import forward
     from zkml.compiler.evaluate import build_evaluation, commitment_of
     from zkml.crypto.bn254 import R
+    from zkml.formats.tensors import load_labelled
     from zkml.formats.zkey import read_zkey
     from zkml.scale.cluster import check_reachable, ray_session
 
@@ -71,8 +72,8 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
         check_reachable(address)
     bundle = Path(bundle)
     manifest = store.read_manifest(bundle)
+    xs, ys = load_labelled(data, manifest["input"]["shape"], manifest["input"]["name"])  # checked before the model loads
     compiled = store.load_compiled(bundle, manifest)
-    xs, ys = load_labelled(data)
     n = samples or len(xs)
     if n > len(xs):
         raise ZkmlError(f"--samples {n}: {data} has {len(xs)} samples")
@@ -115,9 +116,9 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
         if commitment_of(compiled, xs[sl], ys[sl], n_classes, salts[i], chunk_index=i) != leaves[i]:
             raise ZkmlError(f"chunk {i}: its commitment differs from the data's; nothing written")
     root = merkle_root(leaves)
-    import json
+    from zkml.formats.jsonfile import read_json
 
-    vk_json = json.loads(vk_path.read_text())
+    vk_json = read_json(vk_path)
     claim = {"model_sha256": manifest["model"]["sha256"], "weights_sha256": manifest["model"]["weights_sha256"],
              "bundle": str(bundle), "dataset": {"commitment": str(root), "n": n, "source": str(data),
                                                 "chunks": m, "chunk_size": chunk_size},
