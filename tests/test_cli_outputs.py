@@ -402,3 +402,62 @@ def test_a_closed_stdout_pipe_exits_quietly(bundles):
 
 if sys.platform != "linux":  # pragma: no cover
     pytestmark = pytest.mark.skip("mount, pty and signals as on Linux")
+
+
+# --- evaluation keys, attestations, verifier: each set lands whole -------------------------
+
+
+def test_attest_evaluate_writes_keys_and_documents_whole(bundles, tmp_path, monkeypatch):
+    import numpy as np
+
+    import zkml.attest.document as document
+    import zkml.formats.snarkjs_json as sj
+
+    b = fresh(bundles, tmp_path, "pub")
+    np.savez(tmp_path / "d.npz", x=np.array([[0.5, -0.5, 0.25], [1.0, 0.5, -1.0]]), y=np.array([0, 1]))
+    evaluate = ("attest", "evaluate", b, "-d", tmp_path / "d.npz")
+
+    def full(path, *a):
+        raise ENOSPC
+
+    monkeypatch.setattr(sj, "write_vk", full)
+    one_line_error(invoke(*evaluate, "-o", tmp_path / "a.json"), str(b / "evaluations" / "n2" / "verification_key.json"))
+    assert [p for p in (b / "evaluations").rglob("*") if p.is_file()] == []  # no r1cs or zkey without the rest
+    monkeypatch.undo()
+
+    res = invoke(*evaluate, "-o", tmp_path / "a.json")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "a.json").exists() and (tmp_path / "a.opening.json").exists()
+    keys = b / "evaluations" / "n2"
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in keys.iterdir()}
+    assert sorted(before) == ["circuit.r1cs", "circuit.zkey", "keys.json", "verification_key.json"]
+
+    monkeypatch.setattr(document, "write", full)
+    res = invoke(*evaluate, "-o", tmp_path / "b.json")
+    one_line_error(res, str(tmp_path / "b.json"), "ENOSPC")
+    assert "reusing the evaluation keys" in res.stderr
+    assert not (tmp_path / "b.json").exists() and not (tmp_path / "b.opening.json").exists()  # neither without the other
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in keys.iterdir()} == before  # reused, untouched
+    monkeypatch.undo()
+
+    one_line_error(invoke(*evaluate, "-o", b / "a.json"), "inside")
+    one_line_error(invoke(*evaluate, "-o", tmp_path / "d.npz"), "also an input")
+
+
+def test_contract_files_and_manifest_land_together(bundles, tmp_path, monkeypatch):
+    import zkml.evm.solc as solc
+
+    def stub(src, name):  # solc takes seconds; what is written around it is under test
+        return {"compiler": "stub", "abi": [], "bytecode": "0x00", "deployed_bytecode": "0x6000"}
+
+    b = fresh(bundles, tmp_path, "pub")
+    before = snapshot(b)
+    monkeypatch.setattr(solc, "compile_contract", stub)
+    fail_on_commit(monkeypatch, 3)  # Verifier.sol and verifier.json renamed, then the manifest fails
+    one_line_error(invoke("contract", b), str(b / "manifest.json"), "ENOSPC")
+    assert snapshot(b) == before
+    monkeypatch.undo()
+    monkeypatch.setattr(solc, "compile_contract", stub)
+    assert invoke("contract", b).exit_code == 0
+    files = json.loads((b / "manifest.json").read_text())["files"]
+    assert {"Verifier.sol", "verifier.json"} <= set(files)

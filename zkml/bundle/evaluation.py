@@ -16,28 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from zkml.bundle import store
-from zkml.errors import ZkmlError
-from zkml.formats.binfile import write_atomic_text
+from zkml.errors import FormatError, ZkmlError
+from zkml.formats.atomic import OutputSet
+from zkml.formats.jsonfile import read_json
+from zkml.formats.tensors import load_labelled
 
 KEYS_FILE = "keys.json"
-
-
-def load_labelled(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(samples, integer labels) from an .npz holding 'x' and 'y' (or 'labels')."""
-    path = Path(path)
-    try:
-        data = np.load(path)
-        xs = data["x"]
-        ys = data["y"] if "y" in data else data["labels"]
-    except (OSError, ValueError) as e:
-        raise ZkmlError(f"{path}: cannot read the test set ({e})") from None
-    except KeyError:
-        raise ZkmlError(f"{path}: a test set needs arrays 'x' (samples) and 'y' (integer labels)") from None
-    if len(xs) != len(ys):
-        raise ZkmlError(f"{path}: {len(xs)} samples but {len(ys)} labels")
-    if ys.dtype.kind not in "iu" and not np.array_equal(ys, np.round(ys)):
-        raise ZkmlError(f"{path}: labels 'y' must be integers (class indices)")
-    return np.asarray(xs, np.float64), np.asarray(ys, np.int64)
 
 
 def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log, kind: str = "n") -> tuple[Path, Path]:
@@ -46,27 +30,36 @@ def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log, kind: str = "n") -
     from zkml.formats.snarkjs_json import write_vk
     from zkml.formats.zkey import write_zkey
 
+    from zkml.errors import FormatError
+    from zkml.formats.jsonfile import read_json
+
     folder = Path(bundle) / "evaluations" / f"{kind}{n}"
-    folder.mkdir(parents=True, exist_ok=True)
     r1cs_path, zkey, vk = folder / store.R1CS_FILE, folder / store.ZKEY_FILE, folder / store.VK_FILE
-    write_r1cs(r1cs_path, r1cs)
-    r1cs_hash = store.sha256_file(r1cs_path)
-    try:
-        rec = json.loads((folder / KEYS_FILE).read_text())
-    except (OSError, ValueError):
-        rec = {}
-    if (rec.get("r1cs_sha256") == r1cs_hash and zkey.exists() and vk.exists()
-            and rec.get("zkey_sha256") == store.sha256_file(zkey) and rec.get("vk_sha256") == store.sha256_file(vk)):
-        log(f"reusing the evaluation keys in {folder}")
-        return zkey, vk
-    log(f"making keys for the evaluation circuit ({r1cs.n_constraints:,} constraints) in {folder}"
-        + ("" if ptau else "; development tau: insecure, for tests and demos only"))
-    pk = store.make_keys(r1cs, ptau)
-    write_zkey(zkey, pk)
-    write_vk(vk, pk.verifying_key())
-    write_atomic_text(folder / KEYS_FILE, json.dumps({
-        "n": n, "r1cs_sha256": r1cs_hash, "zkey_sha256": store.sha256_file(zkey), "vk_sha256": store.sha256_file(vk),
-        "phase1": str(ptau) if ptau else "development tau (insecure)"}, indent=1) + "\n")
+    with OutputSet() as outs:  # the four files change together; reused keys leave the folder untouched
+        staged_r1cs = outs.stage(r1cs_path)
+        write_r1cs(staged_r1cs, r1cs)
+        r1cs_hash = store.sha256_file(staged_r1cs)
+        try:  # a missing or unreadable record only means the keys are made again
+            rec = read_json(folder / KEYS_FILE) if (folder / KEYS_FILE).exists() else {}
+        except FormatError:
+            rec = {}
+        rec = rec if isinstance(rec, dict) else {}
+        if (rec.get("r1cs_sha256") == r1cs_hash and zkey.is_file() and vk.is_file()
+                and rec.get("zkey_sha256") == store.sha256_file(zkey) and rec.get("vk_sha256") == store.sha256_file(vk)):
+            log(f"reusing the evaluation keys in {folder}")
+            outs.discard()
+            return zkey, vk
+        log(f"making keys for the evaluation circuit ({r1cs.n_constraints:,} constraints) in {folder}"
+            + ("" if ptau else "; development tau: insecure, for tests and demos only"))
+        pk = store.make_keys(r1cs, ptau)
+        staged_zkey = outs.stage(zkey)
+        write_zkey(staged_zkey, pk)
+        staged_vk = outs.stage(vk)
+        write_vk(staged_vk, pk.verifying_key())
+        outs.text(folder / KEYS_FILE, json.dumps({
+            "n": n, "r1cs_sha256": r1cs_hash, "zkey_sha256": store.sha256_file(staged_zkey),
+            "vk_sha256": store.sha256_file(staged_vk), "phase1": str(ptau) if ptau else "development tau (insecure)"},
+            indent=1) + "\n")
     return zkey, vk
 
 
@@ -83,8 +76,8 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
 
     bundle = Path(bundle)
     manifest = store.read_manifest(bundle)
+    xs, ys = load_labelled(data, manifest["input"]["shape"], manifest["input"]["name"])  # checked before the model loads
     compiled = store.load_compiled(bundle, manifest)
-    xs, ys = load_labelled(data)
     if samples is not None:
         if not 1 <= samples <= len(xs):
             raise ZkmlError(f"--samples {samples}: {data} has {len(xs)} samples")
@@ -104,7 +97,7 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     zkey, vk_path = _keys(bundle, n, r1cs, ptau, log)
     log(f"proving {r1cs.n_constraints:,} constraints")
     proof, public = prove(read_zkey(zkey), ints_to_limbs(b.witness()), device=device, witness_name=f"evaluation of {data}")
-    vk_json = json.loads(vk_path.read_text())
+    vk_json = read_json(vk_path)
     m = manifest["model"]
     claim = {"model_sha256": m["sha256"], "weights_sha256": m["weights_sha256"], "bundle": str(bundle),
              "dataset": {"commitment": str(commitment), "n": n, "source": str(data)},
