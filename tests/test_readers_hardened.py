@@ -334,12 +334,23 @@ def test_an_unusable_cache_folder_only_means_no_caching(tmp_path, monkeypatch, s
 
 def test_a_failed_check_is_not_remembered(tmp_path, subgroup_calls):
     bad = patched(tmp_path, ZKEY, zkey_point_at(7, 2, True), g2_bytes(twist_point(random.Random(6))))
-    with pytest.raises(FormatError, match="not in the order-r subgroup"):
-        read_zkey(bad)
+    for _ in range(2):  # the second read checks B2 again and fails again
+        n = len(subgroup_calls)
+        with pytest.raises(FormatError, match="POINTS_B2, point 2 is not in the order-r subgroup"):
+            read_zkey(bad)
+        assert len(subgroup_calls) > n
+
+
+def test_a_contribution_does_not_recheck_b2(tmp_path, subgroup_calls):
+    from zkml.groth16.contribute import contribute
+
+    pk = read_zkey(ZKEY)
+    write_zkey(tmp_path / "next.zkey", contribute(pk, b"t", "t"))
     n = len(subgroup_calls)
-    with pytest.raises(FormatError, match="not in the order-r subgroup"):
-        read_zkey(bad)
-    assert len(subgroup_calls) == 2 * n > 0
+    after = read_zkey(tmp_path / "next.zkey")
+    checked = subgroup_calls[n:]
+    assert np.array_equal(after.b2, pk.b2) and after.delta2.tobytes() != pk.delta2.tobytes()
+    assert checked == [3, 2]  # the header's beta2, gamma2, delta2 and the two contributions, not B2
 
 
 # --- snarkjs JSON ---------------------------------------------------------------------------
