@@ -12,7 +12,8 @@ signature, how it is checked against its own proof, and its validation on read.
                 "claim_hash": "0x<32 bytes>"},
       "circuit": {"vk_sha256": hex, "verifying_key": {snarkjs verification_key.json},
                   "layout": {how the public signals encode the claim} | absent,
-                  "vk_path": where the key was read from (a hint, not signed)},
+                  "vk_path": where the key was read from, "bundle_path": where the bundle was
+                  (inference; hints for the registry's vkURI and metadata URI)},
       "proof": {snarkjs proof.json fields, "public_signals": [decimal strings]}
                | chunked evaluation: {"chunks": [{"index", pi_a, pi_b, pi_c, "public_signals"}],
                                       "public_signals": [correct, n, k, Merkle root]},
