@@ -23,12 +23,11 @@ import numpy as np
 from numba import njit, prange
 
 from zkml.crypto.bn254 import B2, Q, to_mont
-from zkml.engines.cpu.curve import (  # noqa: F401 (the engine's compiled field and curve code)
+from zkml.engines.cpu.curve import (  # the engine's compiled field and curve code
     FQ2_ONE,
     fq2_add,
     fq2_eq,
     fq2_mul,
-    fq2_neg,
     fq2_sqr,
     fq_add,
     fq_eq,
