@@ -136,6 +136,15 @@ def test_tower_is_a_field():
     assert T.f2_pow(T.XI, n // 2) != (1, 0) and T.f2_pow(T.XI, n // 3) != (1, 0)
 
 
+def test_subgroup_criterion_arithmetic():
+    """The identities behind psi(Q) == [6x^2]Q: p = 6x^2 mod r, and with the trace t = 6x^2 + 1,
+    l^2 - t l + p = r for l = 6x^2 (so psi(Q) = [l]Q forces [r]Q = 0)."""
+    x = P.BN_X
+    lam, t = 6 * x * x, 6 * x * x + 1
+    assert Q % R == lam and lam * lam - t * lam + Q == R
+    assert Q + 1 - t == R  # E(Fq) has order r: t is the trace of Frobenius
+
+
 def test_psi_is_the_frobenius_on_the_untwisted_curve():
     """psi(Q) untwisted equals py_ecc's twist(Q) with both coordinates raised to p (and psi^2 to p^2)."""
     q = g2(rng.randrange(R))
@@ -283,6 +292,27 @@ def test_g1_linear_combination_matches_pyecc():
     assert g1_from_array(out[0]) == g1_from_pyecc(bn.double(g1_to_pyecc(p)))
     P.g1_lincomb(P.g1_array([p, neg1(p)]), np.stack([int_to_limbs(3), int_to_limbs(3)]), out)
     assert g1_from_array(out[0]) is None
+
+
+CACHE_PROBE = """
+from zkml.engines.cpu import pairing as P
+assert P.pairing_check([(1, 2)], [None])
+s = P.pairing_product_is_one.stats
+print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))
+"""
+
+
+def test_compiled_pairing_is_loaded_from_the_cache_by_a_fresh_process():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    run = lambda: subprocess.run([sys.executable, "-c", CACHE_PROBE], capture_output=True, text=True,  # noqa: E731
+                                 cwd=ROOT, check=True, timeout=600).stdout.split()
+    run()  # compiles and stores it if this checkout's cache is cold
+    hits, misses = run()
+    assert (hits, misses) == ("1", "0")
 
 
 # --- Ethereum's precompiles (ecAdd, ecMul, ecPairing) -------------------------------------------

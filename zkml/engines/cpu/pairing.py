@@ -11,8 +11,9 @@ the easy part (p^6 - 1)(p^2 + 1) and the hard part (p^4 - p^2 + 1)/r by the addi
 Scott et al. (2009), with Granger-Scott squarings inside the three exponentiations by x.
 
 Points come as the engine stores them: affine, Montgomery form, all-zero = the identity. The
-functions here do not check that points are on the curves or in G1/G2; the caller does
-(``g2_in_subgroup`` is the fast membership test the verifier uses).
+compiled kernels do not check that points are on the curves or in G1/G2: ``pairing_check`` (on
+int points) does, and ``g2_in_subgroup`` is the fast membership test the verifiers use. Only the
+CPU engine has a pairing: verification never runs on the GPU.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def naf(n: int) -> list[int]:
 
 ATE_NAF = np.array(naf(6 * BN_X + 2), dtype=np.int8)  # 66 digits, top digit 1
 X_NAF = np.array(naf(BN_X), dtype=np.int8)
-# psi acts on G2 as multiplication by p, and p = r + 6x^2: Q in E'(Fq2) is in G2 iff
-# psi(Q) = [6x^2] Q (El Housni, Guillevic, Piellard 2022, section 6; used by gnark for BN254).
+# G2 membership: Q in E'(Fq2) lies in G2 iff psi(Q) = [6x^2] Q (El Housni, Guillevic, Piellard
+# 2022). On G2 psi is multiplication by p = r + 6x^2, hence "only if". Conversely psi satisfies
+# psi^2 - t psi + p = 0 on E' with trace t = 6x^2 + 1, so psi(Q) = [l]Q with l = 6x^2 gives
+# 0 = [l^2 - t l + p] Q = [p - 6x^2] Q = [r] Q.
 SIX_X2 = np.frombuffer((6 * BN_X * BN_X).to_bytes(32, "little"), dtype="<u8").copy()
 assert (36 * BN_X**4 + 36 * BN_X**3 + 18 * BN_X**2 + 6 * BN_X + 1) == R
 
