@@ -314,6 +314,8 @@ def _relabel(doc):  # claim and layout renamed together: consistent, but not wha
 
 ATTESTATION_EDITS = {
     "output name": _set("claim.outputs.0.name", "evil"),
+    "output transform": _set("claim.outputs.0.transform", "softmax"),
+    "output shape": _set("claim.outputs.0.shape", [2, 1]),
     "output values": lambda d: d["claim"]["outputs"][0]["values"].__setitem__(1, d["claim"]["outputs"][0]["values"][1] + 1),
     "argmax": _argmax_flip,
     "input value": _bump_input(1e-9),
@@ -343,8 +345,9 @@ def test_any_edit_of_a_signed_attestation_fails_the_signer_rule(world, tmp_path,
 def test_mislabelled_attestation_fails_the_proof_rule_too(world, tmp_path):
     res, rules = _check(world, _attestation(world, tmp_path, ATTESTATION_EDITS["output name"]))
     assert rules["proof"] is False
-    res, rules = _check(world, _attestation(world, tmp_path, ATTESTATION_EDITS["input value"]))
-    assert rules["proof"] is False
+    for case in ("input value", "output transform", "output shape"):
+        res, rules = _check(world, _attestation(world, tmp_path, ATTESTATION_EDITS[case]))
+        assert rules["proof"] is False, case
 
 
 @pytest.mark.parametrize("raw, fragment", [

@@ -6,7 +6,7 @@ signature, how it is checked against its own proof, and its validation on read.
       "claim": {"kind": "inference" | "evaluation",
                 "model_id": "0x<32 bytes>", "model_sha256": hex, "weights_sha256": hex,
                 inference:  "input": {"commitment": decimal | absent, "values": [...] | absent},
-                            "outputs": [{"name", "values", "argmax"}],
+                            "outputs": [{"name", "shape", "values", "argmax", "transform"}],
                 evaluation: "dataset": {"commitment": decimal, "n": int},
                             "metric": {"name": "top1", "n": int, "k": int, "correct": int},
                 "claim_hash": "0x<32 bytes>"},

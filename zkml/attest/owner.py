@@ -25,7 +25,7 @@ def from_inference_proof(proof_path: Path, bundle: Path | None = None) -> dict:
     c = v.claim
     body = {"model_id": D.model_id(c["model_sha256"], c["weights_sha256"]), "model_sha256": c["model_sha256"],
             "weights_sha256": c["weights_sha256"],
-            "input": c["input"], "outputs": [{"name": o["name"], "values": o["values"], "argmax": o["argmax"]} for o in c["outputs"]]}
+            "input": c["input"], "outputs": c["outputs"]}  # every output field, as checked by check_inference
     layout = {"config": manifest["config"], "outputs": manifest["outputs"],
               "input": {k: v for k, v in manifest["input"].items() if k != "tensor_fracs"}}
     # where the key and the bundle were found: hints for the registry's vkURI and metadata URI
