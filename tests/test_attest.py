@@ -172,7 +172,7 @@ def test_auditor_sees_everything_valid(world):
     report = json.loads(res.output)
     assert report["ok"] and len(report["attestations"]) >= 2
     for row in report["attestations"]:
-        assert set(row["checks"]) == {"vk", "bytecode", "claim", "py_ecc", "on chain", "onnx"}
+        assert set(row["checks"]) == {"vk", "bytecode", "claim", "proof", "on chain", "onnx"}
     res = ok("audit", "--registry", world["registry"])
     assert "valid" in res.output
 

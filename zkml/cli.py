@@ -158,6 +158,16 @@ def groth16() -> None:
 
 
 _existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _select_verifier(ctx, param, value: bool) -> None:
+    from zkml.groth16.verifying import ENGINE, REFERENCE, select
+
+    select(REFERENCE if value else ENGINE)  # set on every call: one process may run many commands (tests)
+
+
+_reference = click.option("--reference", is_flag=True, expose_value=False, callback=_select_verifier,
+                          help="Verify with py_ecc, the independent reference (slow), instead of the engine's pairing.")
 _output = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -243,6 +253,7 @@ def contribute_cmd(zkey_in: Path, zkey_out: Path, name: str, entropy: str) -> No
 
 
 @groth16.command("prove")
+@_reference
 @click.argument("zkey_file", type=_existing)
 @click.argument("wtns_file", type=_existing)
 @click.argument("proof_file", type=_output, default="proof.json")
@@ -279,13 +290,14 @@ def prove_cmd(zkey_file: Path, wtns_file: Path, proof_file: Path, public_file: P
 
 
 @groth16.command("verify")
+@_reference
 @click.argument("vk_file", type=_existing, default="verification_key.json")
 @click.argument("public_file", type=_existing, default="public.json")
 @click.argument("proof_file", type=_existing, default="proof.json")
 def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path) -> None:
-    """Check PROOF_FILE against VK_FILE and PUBLIC_FILE (independent py_ecc verifier)."""
+    """Check PROOF_FILE against VK_FILE and PUBLIC_FILE (the engine's pairing; --reference: py_ecc)."""
     from zkml.formats.snarkjs_json import read_verify_inputs
-    from zkml.groth16.verifier import verify
+    from zkml.groth16.verifying import verify
 
     vk, public, proof = read_verify_inputs(vk_file, public_file, proof_file)
     with step("Verifying"):
@@ -398,6 +410,7 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
 
 
 @main.command("prove")
+@_reference
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--input", "-i", "input_file", type=_existing, required=True, help="The input tensor (.npz, .npy or .json).")
 @click.option("-o", "--output", "out", type=_output, default="proof.json", show_default=True)
@@ -479,6 +492,7 @@ _key = click.option("--private-key-file", type=_existing,
 
 
 @main.command("verify")
+@_reference
 @click.argument("proof_file", type=click.Path(exists=True, path_type=Path))
 @click.option("--batch", is_flag=True, help="PROOF_FILE is a folder (or file) of proofs of one bundle: one batched "
               "pairing check (n + 3 pairings instead of 4n); the bad ones are named.")
@@ -637,6 +651,7 @@ def _write_doc(path: Path, doc: dict, outs=None) -> None:
 
 
 @attest.command("inference")
+@_reference
 @click.argument("proof_file", type=_existing)
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The bundle the proof was made with (default: found by its verifying key, as `zkml verify` does).")
@@ -656,6 +671,7 @@ def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None
 
 
 @attest.command("evaluate")
+@_reference
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--data", "-d", type=_existing, required=True, help="Labelled test set (.npz with 'x' and 'y').")
 @click.option("--k", "k", type=click.IntRange(0), help="Claim at least K right (default: as many as the model gets right).")
@@ -780,13 +796,14 @@ def _cannot_check(as_json: bool):
 
 
 @main.command("audit")
+@_reference
 @click.option("--registry", required=True, help="AttestationRegistry address.")
 @click.option("--model", help="Only this model id (0x…).")
 @click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its id).")
 @_rpc
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str | None, as_json: bool) -> None:
-    """Re-check every attestation in a registry: proof (py_ecc and on chain), claim hash,
+    """Re-check every attestation in a registry: proof (engine or --reference py_ecc, and on chain), claim hash,
     verifying key and verifier bytecode, revocation, and optionally the ONNX file.
     Exit 0 when every live attestation passes, 1 when one fails, 2 when the audit cannot run."""
     from rich.table import Table
@@ -805,7 +822,7 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
     else:
         t = Table("id", "model", "kind", "block", "status", *(rows[0].checks if rows else []), title=f"registry {registry}")
         out.print("checks: vk = the published key hashes to the registered vkHash; bytecode = the deployed verifier is "
-                  "the code compiled from that key; claim = the recorded hash of the public inputs; py_ecc / on chain = "
+                  "the code compiled from that key; claim = the recorded hash of the public inputs; proof / on chain = "
                   "the proof verifies; onnx = the file hashes to the model id", highlight=False, soft_wrap=True)
         for r in rows:
             status = f"revoked: {r.revoked}" if r.revoked else ("[green]valid[/green]" if r.ok else "[red]FAILED[/red]")
@@ -823,6 +840,7 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
 
 
 @main.command("check")
+@_reference
 @click.argument("attestation", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain.")

@@ -1,6 +1,7 @@
 """The auditor's side: re-check every attestation a registry holds, trusting nothing that can be
 recomputed. For each record: the proof and public inputs are read back from the submitting
-transaction; the claim hash is recomputed; the proof is verified with py_ecc under the verifying
+transaction; the claim hash is recomputed; the proof is verified (the engine's pairing, or py_ecc
+with --reference) under the verifying
 key published at the verifier's vkURI (whose hash must equal the registered vkHash) and again by
 the deployed verifier; the verifier's runtime bytecode must equal the code compiled here from
 that key; and an ONNX file, when given, must hash to the model id."""
@@ -91,7 +92,7 @@ def _verifier_facts(chain, verifier: dict) -> dict:
 def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None = None, log=lambda s: None) -> list[AuditRow]:
     from zkml.evm import registry as REG
     from zkml.groth16.data_structures import Proof
-    from zkml.groth16.verifier import verify
+    from zkml.groth16.verifying import selected, verify
 
     expect_id = onnx_model_id(onnx_file) if onnx_file else None
     if model:
@@ -130,9 +131,9 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
                           c=(int(cc[0]), int(cc[1])))
             try:
                 ok = verify(facts["vk"], public, proof)
-                row.checks["py_ecc"] = (ok, "verifies" if ok else "does not verify")
+                row.checks["proof"] = (ok, ("verifies" if ok else "does not verify") + f" ({selected()})")
             except FormatError as e:
-                row.checks["py_ecc"] = (False, str(e))
+                row.checks["proof"] = (False, str(e))
             try:
                 on = bool(chain.w3.eth.contract(address=v["address"], abi=facts["abi"]).functions.verifyProof(a, b, cc, public).call())
             except Exception as e:  # a reverting or foreign contract

@@ -149,11 +149,11 @@ def claim_signals(doc: dict, where: str) -> list[int]:
 
 
 def check_proof(doc: dict, where: str) -> tuple[bool, str]:
-    """(valid, reason): the claim matches the public signals and the proof verifies (py_ecc)
+    """(valid, reason): the claim matches the public signals and the proof verifies (engine, or py_ecc with --reference)
     under the document's verifying key."""
     from zkml.formats.snarkjs_json import _g1, _g2, vk_from_json
     from zkml.groth16.data_structures import Proof
-    from zkml.groth16.verifier import verify
+    from zkml.groth16.verifying import verify
 
     public = [int(s) for s in doc["proof"]["public_signals"]]
     try:

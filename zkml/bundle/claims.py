@@ -161,7 +161,7 @@ def check_inference(path: Path, bundle: Path | None = None) -> Verdict:
     public signals against the claim, then the proof. Malformed or mislabelled files raise."""
     from zkml.bundle.locate import find_bundle
     from zkml.formats.snarkjs_json import read_vk
-    from zkml.groth16.verifier import verify
+    from zkml.groth16.verifying import verify
 
     path = Path(path)
     where = str(path)
@@ -193,7 +193,7 @@ def verify_many(paths: list[Path], bundle: Path | None = None) -> tuple[list[Pat
     found from the first readable proof when not given; a proof of another key is refused."""
     from zkml.bundle.locate import find_bundle
     from zkml.formats.snarkjs_json import read_vk
-    from zkml.groth16.batch_verify import verify_batch
+    from zkml.groth16.verifying import verify_batch
 
     if not paths:
         raise ZkmlError("no proof files to verify")

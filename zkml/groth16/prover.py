@@ -55,7 +55,7 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, r1cs: R1CS | None = None,
     proof = engine_prove(device)(pk, witness, r=r, s=s)
     public = limbs_to_ints(witness[1 : pk.n_public + 1])
     if check:
-        from zkml.groth16.verifier import verify
+        from zkml.groth16.verifying import verify
 
         if not verify(pk.verifying_key(), public, proof):
             raise UnsatisfiedWitness(

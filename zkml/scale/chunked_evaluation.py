@@ -133,7 +133,7 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
 def check_chunks(doc: dict, where: str) -> tuple[bool, str]:
     """(valid, reason) for a chunked evaluation document (see the module docstring)."""
     from zkml.formats.snarkjs_json import _g1, _g2, vk_from_json
-    from zkml.groth16.batch_verify import verify_batch
+    from zkml.groth16.verifying import verify_batch
     from zkml.groth16.data_structures import Proof
 
     c = doc["claim"]
