@@ -161,6 +161,7 @@ def check_inference(path: Path, bundle: Path | None = None) -> Verdict:
     public signals against the claim, then the proof. Malformed or mislabelled files raise."""
     from zkml.bundle.locate import find_bundle
     from zkml.formats.snarkjs_json import read_vk
+    from zkml.groth16.verifier import MalformedProof
     from zkml.groth16.verifying import verify
 
     path = Path(path)
@@ -176,7 +177,11 @@ def check_inference(path: Path, bundle: Path | None = None) -> Verdict:
     reason = _mismatch(manifest, parts, public, where)
     if reason:
         return Verdict(False, doc["claim"], reason, bundle, doc)
-    ok = verify(read_vk(vk_path), public, proof)
+    vk = read_vk(vk_path)
+    try:
+        ok = verify(vk, public, proof)
+    except MalformedProof as e:  # a point off the curve or outside the subgroup: name the file
+        raise FormatError(f"{where}: {e}") from None
     return Verdict(ok, doc["claim"], "the proof verifies" if ok else
                    "the Groth16 proof does not verify for these public signals", bundle, doc)
 
