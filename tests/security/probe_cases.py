@@ -665,7 +665,9 @@ def category2() -> list[Case]:
         return np
 
     npz("npz-baseline", lambda p, x: np_().savez(p, x=x.reshape(1, 30)), expect="accept")
-    npz("npz-int64", lambda p, x: np_().savez(p, x=np_().round(x).astype(np_().int64)), expect="accept", slow=True)
+    # integers are numbers (accepted as a dtype), but rounding this model's fractional features moves
+    # them outside their calibrated range, which the prover refuses naming the feature
+    npz("npz-int64-rounded-out-of-range", lambda p, x: np_().savez(p, x=np_().round(x).astype(np_().int64)), slow=True)
     npz("npz-two-arrays-no-x", lambda p, x: np_().savez(p, a=x, b=x))
     npz("npz-wrong-shape", lambda p, x: np_().savez(p, x=x[:29]))
     npz("npz-object-array-pickle", lambda p, x: np_().savez(p, x=np_().array([x.tolist(), "a"], dtype=object)))
@@ -874,7 +876,7 @@ def category6() -> list[Case]:
     add("groth16-prove-one-page", ["groth16", "prove", "m.zkey", "m.wtns", "tiny/p.json", "tiny/pub.json"],
         ("p.json", "pub.json"), MULT, Disk(free=page))
     add("groth16-prove-one-page-injected", ["groth16", "prove", "m.zkey", "m.wtns", "tiny/p.json", "tiny/pub.json"],
-        ("p.json", "pub.json"), MULT, Disk(inject=True, free=900), slow=True)
+        ("p.json", "pub.json"), MULT, Disk(inject=True, free=page), slow=True)
 
     def zkey_only(d: Path) -> int:  # room for circuit.zkey, not for verification_key.json
         return -(-(d / "bc/circuit.zkey").stat().st_size // page) * page
@@ -918,9 +920,10 @@ def category10() -> list[Case]:
         slow=True)
     add("prove-onto-input-symlink", ["prove", "bc", "-i", "in.json", "-o", "link.json"], ("link.json", "in.json"),
         BUNDLE_NEEDS, prepare=lambda d: (d / "link.json").symlink_to("in.json"))
-    add("compile-into-bundle-folder", ["compile", "model.onnx", "-c", "cal.npz", "-o", "bc", "--force"],
-        ("bc", "model.onnx"), ("model.onnx", "cal.npz", "bc"), prepare=lambda d: __import__("shutil").copy(
-            d / "model.onnx", d / "bc/model.onnx"), slow=True)
+    # recompiling a bundle with --force from a model elsewhere is what --force is for; compiling the
+    # bundle's own model.onnx into it would delete the input
+    add("compile-into-bundle-folder", ["compile", "bc/model.onnx", "-c", "cal.npz", "-o", "bc", "--force"],
+        ("bc", "model.onnx"), ("cal.npz", "bc"), slow=True)
     return cs
 
 

@@ -172,16 +172,21 @@ def _run_subprocess(case: P.Case, cwd: Path, cache: Path) -> Outcome:
 
 
 class _FullFile:
-    """A file object whose writes fail with ENOSPC once the folder's byte budget is spent."""
+    """A file object whose writes fail with ENOSPC once the folder's byte budget is spent. Like
+    tmpfs, space is taken a 4096-byte page at a time, so one free page holds one small file."""
+
+    PAGE = 4096
 
     def __init__(self, f, budget: list[int], name: str):
-        self._f, self._budget, self._name = f, budget, name
+        self._f, self._budget, self._name, self._size = f, budget, name, 0
 
     def write(self, data):
-        if len(data) > self._budget[0]:
+        pages = -(-(self._size + len(data)) // self.PAGE) - -(-self._size // self.PAGE)
+        if pages * self.PAGE > self._budget[0]:
             self._budget[0] = 0
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self._name)
-        self._budget[0] -= len(data)
+        self._budget[0] -= pages * self.PAGE
+        self._size += len(data)
         return self._f.write(data)
 
     def writelines(self, lines):
