@@ -96,3 +96,11 @@ def test_fq2_against_py_ecc(a0, a1, b0, b1):
     assert dec2(F.fq2_sub(enc2(a), enc2(b))) == a - b
     if a != bn.FQ2.zero():
         assert dec2(F.fq2_inv(enc2(a))) == bn.FQ2.one() / a
+
+
+def test_curve_constants_agree_with_py_ecc():
+    """bn254's generator and twist coefficient are checked against py_ecc here rather than at
+    import, so that commands which never need py_ecc do not pay for importing it."""
+    from zkml.crypto import bn254
+
+    assert bn254.pyecc_constants_agree()

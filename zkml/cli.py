@@ -198,15 +198,17 @@ def setup_cmd(r1cs_file: Path, zkey_file: Path, ptau: Path | None, dev: bool) ->
     """Circuit keys for R1CS_FILE, with one contribution applied, written to ZKEY_FILE."""
     from zkml.formats.atomic import OutputSet, refuse_overlap
     from zkml.formats.r1cs import read_r1cs
-    from zkml.formats.zkey import write_zkey
-    from zkml.groth16 import setup
 
     if bool(ptau) == dev:
         raise ZkmlError("give exactly one of --ptau FILE (a ceremony) or --dev (testing only)")
     refuse_overlap([zkey_file], [r1cs_file, ptau])
     t0 = time.perf_counter()
     with step(f"Reading {r1cs_file}"):
-        r1cs = read_r1cs(r1cs_file)
+        r1cs = read_r1cs(r1cs_file)  # before the engine is imported: a bad file is refused at once
+
+    from zkml.formats.zkey import write_zkey
+    from zkml.groth16 import setup
+
     if dev:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
         with step("Computing keys from a development tau"):
@@ -386,14 +388,16 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
     """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
     from zkml.bundle import store
     from zkml.formats.atomic import OutputSet, refuse_overlap
+
+    refuse_overlap([bundle / store.ZKEY_FILE, bundle / store.VK_FILE, bundle / store.MANIFEST], [ptau])
+    t0 = time.perf_counter()
+    manifest = store.read_manifest(bundle)  # before the heavy imports: a bad bundle is refused at once
+
     from zkml.formats.r1cs import read_r1cs
     from zkml.formats.snarkjs_json import write_vk
     from zkml.formats.zkey import write_zkey
     from zkml.groth16 import setup
 
-    refuse_overlap([bundle / store.ZKEY_FILE, bundle / store.VK_FILE, bundle / store.MANIFEST], [ptau])
-    t0 = time.perf_counter()
-    manifest = store.read_manifest(bundle)
     r1cs = read_r1cs(store.check_file(bundle, manifest, store.R1CS_FILE))
     if not ptau:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")

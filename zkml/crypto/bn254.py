@@ -9,7 +9,6 @@ G1 ``(x, y)``, G2 ``((x0, x1), (y0, y1))`` with ``x = x0 + x1*u``; ``None`` is t
 from __future__ import annotations
 
 import numpy as np
-from py_ecc import optimized_bn128 as _bn
 
 # Base field Fq and scalar field Fr (the curve order).
 Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583
@@ -43,15 +42,28 @@ B2 = (
 
 
 def _check_constants() -> None:
+    """Cheap integer checks at import; the comparison with py_ecc's constants is a test
+    (tests/test_field.py), so that commands which never touch py_ecc do not import it."""
     assert pow(FR_ROOT_OF_UNITY, 1 << FR_TWO_ADICITY, R) == 1
     assert pow(FR_ROOT_OF_UNITY, 1 << (FR_TWO_ADICITY - 1), R) != 1
     assert (G1_GENERATOR[1] ** 2 - G1_GENERATOR[0] ** 3 - 3) % Q == 0
-    g2x, g2y = _bn.normalize(_bn.G2)
-    assert (tuple(map(int, g2x.coeffs)), tuple(map(int, g2y.coeffs))) == G2_GENERATOR
-    assert tuple(int(c) for c in _bn.b2.coeffs) == B2
 
 
 _check_constants()
+
+
+def pyecc_constants_agree() -> bool:
+    _bn = _pyecc()
+    g2x, g2y = _bn.normalize(_bn.G2)
+    return ((tuple(map(int, g2x.coeffs)), tuple(map(int, g2y.coeffs))) == G2_GENERATOR
+            and tuple(int(c) for c in _bn.b2.coeffs) == B2)
+
+
+def _pyecc():
+    """py_ecc's BN254, imported on first use (its import alone costs ~0.15 s of precomputation)."""
+    from py_ecc import optimized_bn128
+
+    return optimized_bn128
 
 
 def root_of_unity(n: int) -> int:
@@ -128,12 +140,14 @@ def g2_from_array(a: np.ndarray):
 
 
 def g1_to_pyecc(p):
+    _bn = _pyecc()
     if p is None:
         return _bn.Z1
     return (_bn.FQ(p[0]), _bn.FQ(p[1]), _bn.FQ.one())
 
 
 def g1_from_pyecc(p):
+    _bn = _pyecc()
     if _bn.is_inf(p):
         return None
     x, y = _bn.normalize(p)
@@ -141,6 +155,7 @@ def g1_from_pyecc(p):
 
 
 def g2_to_pyecc(p):
+    _bn = _pyecc()
     if p is None:
         return _bn.Z2
     (x0, x1), (y0, y1) = p
@@ -148,6 +163,7 @@ def g2_to_pyecc(p):
 
 
 def g2_from_pyecc(p):
+    _bn = _pyecc()
     if _bn.is_inf(p):
         return None
     x, y = _bn.normalize(p)

@@ -18,7 +18,6 @@ import numpy as np
 from zkml.crypto.bn254 import G1_GENERATOR, G2_GENERATOR, Q, R, g1_to_array, g2_to_array, ints_to_limbs
 from zkml.errors import FormatError
 from zkml.formats.binfile import BinFile, Reader, le, read_binfile, section_points, write_binfile
-from zkml.formats.point_checks import Points, check_points
 
 ADVICE = "get the .ptau file again (and check it with `snarkjs powersoftau verify`)"
 
@@ -66,6 +65,8 @@ class PowersOfTau:
             )
         pts = section_points(buf[start * size : (start + count) * size], 4 if g2 else 2,
                              self.path, kind.name)
+        from zkml.formats.point_checks import Points, check_points  # numba, only for points in use
+
         check_points(self.path, [Points(kind.name, pts, first=start, identity_ok=False)], ADVICE)
         return pts
 

@@ -18,35 +18,19 @@ import struct
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
 from zkml.crypto.bn254 import Q, R, g1_from_array, g1_to_array, g2_from_array, g2_to_array
-from zkml.engines.cpu.field import _JIT, fr_from_mont, fr_to_mont
 from zkml.errors import FormatError
 from zkml.formats.binfile import Reader, first_not_below, le, read_binfile, section_points, write_binfile
-from zkml.formats.point_checks import Points, check_points
 from zkml.groth16.data_structures import Contribution, ProvingKey
 
 _COEF = np.dtype([("matrix", "<u4"), ("constraint", "<u4"), ("signal", "<u4"), ("value", "<u8", (4,))])
 
 
-@njit(**_JIT)
-def _scale_kernel(vals, out, to_file):
-    for i in range(vals.shape[0]):
-        v = (vals[i, 0], vals[i, 1], vals[i, 2], vals[i, 3])
-        # Montgomery steps by R and 1/R: twice gives c * R^2 (to the file) or v / R^2 (from it)
-        v = fr_to_mont(fr_to_mont(v)) if to_file else fr_from_mont(fr_from_mont(v))
-        for k in range(4):
-            out[i, k] = v[k]
-
-
 def _scale_all(vals: np.ndarray, to_file: bool) -> np.ndarray:
-    """Coefficients between standard form and the file's c * R^2 mod r; values must be < r."""
-    vals = np.ascontiguousarray(vals, np.uint64).reshape(-1, 4)
-    out = np.empty_like(vals)
-    if len(vals):
-        _scale_kernel(vals, out, to_file)
-    return out
+    from zkml.formats.zkey_coefficients import scale_all  # numba: loaded only once the structure is read
+
+    return scale_all(vals, to_file)
 
 
 class ZkeySection(IntEnum):
@@ -119,6 +103,8 @@ def read_zkey(path) -> ProvingKey:
         c=points(ZkeySection.POINTS_C, False, n_vars - n_public - 1),
         h=points(ZkeySection.POINTS_H, False, domain_size),
     )
+    from zkml.formats.point_checks import Points, check_points  # numba, once the structure is sound
+
     header = ZkeySection.GROTH16_HEADER.name
     groups = [
         Points(header, np.stack([alpha1, beta1, delta1]), ("alpha1", "beta1", "delta1"), identity_ok=False),
@@ -152,6 +138,8 @@ def _read_contributions(r: Reader):
                    for n in ("delta_after", "g1_s", "g1_sx"))
     names2 = tuple(f"contribution {i + 1} g2_spx" for i in range(len(records)))
     sec = ZkeySection.CONTRIBUTIONS.name
+    from zkml.formats.point_checks import Points
+
     groups = [Points(sec, np.concatenate(g1s), names1, identity_ok=False),
               Points(sec, np.stack(g2s), names2, identity_ok=False)] if records else []
     out = [Contribution(*(g1_from_array(pt) for pt in g1), g2_from_array(g2), transcript, kind,
