@@ -269,12 +269,16 @@ def test_inspect_checks_file_hashes(copy_of):
     assert lines[-1].startswith(f"error: {b}: circuit.r1cs does not match")
 
 
-def test_policy_that_is_not_utf8_cannot_be_checked(tmp_path):
-    (tmp_path / "policy.toml").write_bytes(b'[policy]\nsigners = ["0x\xff"]\n')
+@pytest.mark.parametrize("content,message", [
+    (b'[policy]\nsigners = ["0x\xff"]\n', "the policy is not UTF-8 text (byte 0xff"),
+    (b"[policy]\nsigners = " + b"[" * 5000 + b"]" * 5000 + b"\n", "brackets nested 5000 levels deep"),
+])
+def test_policy_that_cannot_be_read_cannot_be_checked(tmp_path, content, message):
+    (tmp_path / "policy.toml").write_bytes(content)
     (tmp_path / "att.json").write_text("{}")
     res = zkml("check", tmp_path / "att.json", "--policy", tmp_path / "policy.toml")
     line = one_line(res)
-    assert res.exit_code == 2 and f"{tmp_path / 'policy.toml'}: the policy is not UTF-8 text (byte 0xff" in line
+    assert res.exit_code == 2 and f"{tmp_path / 'policy.toml'}: {message}" in line, line
 
 
 _PROBE = """

@@ -36,6 +36,7 @@ class Policy:
 
 
 MAX_POLICY_BYTES = 1 << 20  # a policy is a few lines of TOML
+MAX_POLICY_DEPTH = 16  # its deepest value is a list of strings under a table header
 
 _TYPES = {"signers": list, "models": list, "kinds": list, "min_accuracy": (int, float),
           "min_samples": int, "max_age_days": (int, float), "require_onchain": bool}
@@ -49,7 +50,7 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 def read_policy(path: Path) -> Policy:
-    from zkml.formats.jsonfile import read_limited
+    from zkml.formats.jsonfile import nesting_depth, read_limited
 
     path = Path(path)
     raw = read_limited(path, MAX_POLICY_BYTES, CannotCheck)
@@ -57,10 +58,15 @@ def read_policy(path: Path) -> Policy:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CannotCheck(f"{path}: the policy is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    depth = nesting_depth(raw)  # tomllib recurses per nested array: refuse deep ones before it does
+    if depth > MAX_POLICY_DEPTH:
+        raise CannotCheck(f"{path}: brackets nested {depth} levels deep (at most {MAX_POLICY_DEPTH}); not a policy file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise CannotCheck(f"{path}: not valid TOML: {e}") from None  # tomllib names line and column
+    except RecursionError:
+        raise CannotCheck(f"{path}: nested too deeply to be a policy file") from None
 
     def fail(key: str, msg: str):
         line = _line_of(text, key)
