@@ -344,7 +344,7 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("--public-signals", type=click.Choice(["packed", "hash"]), default="packed", show_default=True,
               help="packed: outputs and public input packed into few field elements; hash: one Poseidon hash of "
                    "them (cheapest on chain: one public input).")
-@click.option("--input-margin", type=click.FloatRange(0), default=0.1, show_default=True,
+@click.option("--input-margin", type=click.FloatRange(0), default=1.0, show_default=True,
               help="prove refuses an input feature outside its calibrated [min, max] widened by this fraction "
                    "of the range.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")

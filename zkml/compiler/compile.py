@@ -26,7 +26,7 @@ class CompileConfig:
     weight_bits: int = 16  # significant bits kept of each weight tensor (per-tensor power-of-two scale)
     input_visibility: str = "public"  # "public": the input is public; "committed": a Poseidon commitment is
     public_signals: str = "packed"  # "packed": packed values are public; "hash": one Poseidon hash of them
-    input_margin: float = 0.1  # calibrated input ranges are widened by this fraction of each feature's range
+    input_margin: float = 1.0  # calibrated input ranges are widened by this fraction of each feature's range
 
 
 @dataclass

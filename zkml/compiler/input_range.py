@@ -8,7 +8,7 @@ Granularity: one range per element of the input tensor (a feature vector, a shor
 for image-like inputs (rank 4 or more, ONNX's NCHW), or more than ``MAX_ELEMENTS`` elements,
 one range per channel (axis 1): a pixel position has no range of its own worth enforcing.
 Feature i is accepted when min_i - m * w_i <= x_i <= max_i + m * w_i, w_i = max_i - min_i,
-m the margin (a fraction of the range, 0.1 by default). A feature constant on the calibration
+m the margin (a fraction of the range, 1.0 by default: small calibration sets rarely span a test set). A feature constant on the calibration
 data accepts only that value. Fewer than ``MIN_SAMPLES`` calibration samples record no range
 (a range from so few samples would refuse most real inputs); the envelope check remains.
 """
@@ -21,7 +21,7 @@ import numpy as np
 
 from zkml.errors import ZkmlError
 
-DEFAULT_MARGIN = 0.1
+DEFAULT_MARGIN = 1.0
 MIN_SAMPLES = 10
 MAX_ELEMENTS = 1 << 16
 
