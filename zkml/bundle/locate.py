@@ -11,13 +11,14 @@ from zkml.errors import CannotCheck
 
 
 def candidates(proof_path: Path, cwd: Path | None = None) -> list[Path]:
-    """Where a bundle is looked for, in order: the proof's folder and the bundles directly inside
-    it, the same for its parent folder, then circuits/*/ under the current directory."""
+    """Where a bundle is looked for, in order: the proof's folder, the bundles directly inside it
+    and in its circuits/ folder, the same for its parent folder, then circuits/*/ under the
+    current directory."""
     folder = Path(proof_path).absolute().parent
     places: list[Path] = []
     for d in (folder, folder.parent):
         places.append(d)
-        places += _subfolders(d)
+        places += _subfolders(d) + _subfolders(d / "circuits")
     places += _subfolders((cwd or Path.cwd()) / "circuits")
     seen, out = set(), []
     for p in places:
