@@ -55,6 +55,7 @@ def test_batch_resume_and_tampered_proof(bundle, xs, tmp_path):
 
 
 def test_a_killed_worker_costs_only_its_task(bundle, xs, tmp_path):
+    import ray  # noqa: F401  (ray puts its vendored psutil on sys.path when imported)
     import psutil
 
     killed = []
