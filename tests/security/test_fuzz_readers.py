@@ -3,7 +3,7 @@ with values swapped for other JSON types, nested deep or holding huge numbers. A
 accepts the file or raises one ZkmlError whose single line names the file; any other exception
 (a traceback for a user) fails the test. The deterministic cases of the probe are in
 test_probe_regression.py; these find the ones nobody thought of. ZKML_FUZZ_EXAMPLES sets the
-examples per reader (30 in the default suite)."""
+examples per reader (150 in the default suite)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from test_probe_regression import base, probe_cache  # noqa: F401  (session fixtures: one bundle, proofs, keys)
 from zkml.errors import ZkmlError
 
-FUZZ = settings(max_examples=int(os.environ.get("ZKML_FUZZ_EXAMPLES", "30")), deadline=None, derandomize=True,
+FUZZ = settings(max_examples=int(os.environ.get("ZKML_FUZZ_EXAMPLES", "150")), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
