@@ -46,6 +46,8 @@ bench: install
 	$(PY) bench/bench_evm.py
 	$(PY) bench/bench_batch_verify.py
 	$(PY) bench/bench_scale.py
+	$(PY) bench/bench_parse_errors.py
+	$(PY) bench/bench_verify_engine.py
 
 gpu-check: install
 	$(PY) scripts/gpu_check.py
