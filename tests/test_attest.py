@@ -77,6 +77,10 @@ def test_documents_hold_the_claims(world):
     assert D.recover_signer(ev) == world["owner"]
     assert ev["chain"]["registry"] == inf["chain"]["registry"] and ev["chain"]["verifier_index"] == 1
     assert D.check_proof(ev, "ev")[0] and D.check_proof(inf, "inf")[0]
+    # signed claims hold no local path: the bundle's path sits beside the claim, the data set is named by file
+    for doc in (inf, ev):
+        assert "bundle" not in doc["claim"] and str(world["dir"]) not in json.dumps(doc["claim"])
+    assert ev["claim"]["dataset"]["source"] == "breast_cancer_test.npz"
     # the opening reproduces the dataset commitment
     from zkml.bundle import store
     from zkml.compiler.evaluate import commitment_of

@@ -39,7 +39,7 @@ def from_evaluation(result: dict) -> dict:
     c = result["claim"]
     body = {"model_id": D.model_id(c["model_sha256"], c["weights_sha256"]), **c}
     circuit = {"vk_sha256": D.vk_sha256(result["verifying_key"]), "verifying_key": result["verifying_key"],
-               "vk_path": result["vk_path"]}
+               "vk_path": result["vk_path"], "bundle_path": result["bundle_path"]}
     return D.new_document("evaluation", body, circuit, result["proof"], result["public_signals"])
 
 
@@ -52,18 +52,18 @@ def load_signing_key(key_file: Path | None):
 
 def new_key_file(path: Path) -> str:
     """Write a fresh private key (hex, mode 0600) and return its address."""
-    import os
     import secrets
 
     from eth_account import Account
+
+    from zkml.formats.atomic import OutputSet
 
     path = Path(path)
     if path.exists():
         raise ZkmlError(f"{path}: already exists; a key file is never overwritten")
     key = Account.from_key(secrets.token_bytes(32))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("0x" + bytes(key.key).hex().removeprefix("0x") + "\n")
+    with OutputSet() as outs:  # staged with mode 0600 and renamed whole: a full disk leaves no half key
+        outs.text(path, "0x" + bytes(key.key).hex().removeprefix("0x") + "\n")
     return key.address
 
 
@@ -94,7 +94,7 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
     mid = bytes.fromhex(c["model_id"][2:])
     model = REG.model(chain, registry, mid)
     if model is None:
-        where = doc["circuit"].get("bundle_path") or c.get("bundle")  # evaluation claims name their bundle
+        where = doc["circuit"].get("bundle_path")
         uri = Path(where).resolve().as_uri() if isinstance(where, str) and where else ""
         REG.register(chain, registry, mid, uri)
         log(f"registered model {c['model_id']} (owner {chain.sender})")

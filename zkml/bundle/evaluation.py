@@ -99,11 +99,13 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     proof, public = prove(read_zkey(zkey), ints_to_limbs(b.witness()), device=device, witness_name=f"evaluation of {data}")
     vk_json = read_json(vk_path)
     m = manifest["model"]
-    claim = {"model_sha256": m["sha256"], "weights_sha256": m["weights_sha256"], "bundle": str(bundle),
-             "dataset": {"commitment": str(commitment), "n": n, "source": str(data)},
+    # no local paths in the claim (it is signed and shared): the data set by file name only, and
+    # the bundle's path beside the claim, in the document's circuit section
+    claim = {"model_sha256": m["sha256"], "weights_sha256": m["weights_sha256"],
+             "dataset": {"commitment": str(commitment), "n": n, "source": Path(data).name},
              "metric": {"name": "top1", "n": n, "k": k, "correct": count}}
     result = {"claim": claim, "proof": proof_to_json(proof), "public_signals": [str(v) for v in public],
-              "verifying_key": vk_json, "vk_path": str(vk_path.resolve())}
+              "verifying_key": vk_json, "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(bundle).resolve())}
     opening = {"dataset": str(data), "dataset_sha256": store.sha256_file(data), "samples": n, "salt": str(salt),
                "commitment": str(commitment)}
     return result, opening

@@ -120,11 +120,11 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
 
     vk_json = read_json(vk_path)
     claim = {"model_sha256": manifest["model"]["sha256"], "weights_sha256": manifest["model"]["weights_sha256"],
-             "bundle": str(bundle), "dataset": {"commitment": str(root), "n": n, "source": str(data),
+             "dataset": {"commitment": str(root), "n": n, "source": Path(data).name,
                                                 "chunks": m, "chunk_size": chunk_size},
              "metric": {"name": "top1", "n": n, "k": k, "correct": correct}}
     result = {"claim": claim, "proof": {"chunks": chunks}, "public_signals": [str(correct), str(n), str(k), str(root)],
-              "verifying_key": vk_json, "vk_path": str(vk_path.resolve())}
+              "verifying_key": vk_json, "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(bundle).resolve())}
     opening = {"dataset": str(data), "dataset_sha256": store.sha256_file(data), "samples": n, "chunk_size": chunk_size,
                "salts": [str(s) for s in salts], "commitment": str(root)}
     return result, opening
