@@ -668,6 +668,7 @@ def category2() -> list[Case]:
     # integers are numbers (accepted as a dtype), but rounding this model's fractional features moves
     # them outside their calibrated range, which the prover refuses naming the feature
     npz("npz-int64-rounded-out-of-range", lambda p, x: np_().savez(p, x=np_().round(x).astype(np_().int64)), slow=True)
+    npz("npz-float64", lambda p, x: np_().savez(p, x=x.astype(np_().float64)), expect="accept", slow=True)
     npz("npz-two-arrays-no-x", lambda p, x: np_().savez(p, a=x, b=x))
     npz("npz-wrong-shape", lambda p, x: np_().savez(p, x=x[:29]))
     npz("npz-object-array-pickle", lambda p, x: np_().savez(p, x=np_().array([x.tolist(), "a"], dtype=object)))
@@ -924,6 +925,9 @@ def category10() -> list[Case]:
     # bundle's own model.onnx into it would delete the input
     add("compile-into-bundle-folder", ["compile", "bc/model.onnx", "-c", "cal.npz", "-o", "bc", "--force"],
         ("bc", "model.onnx"), ("cal.npz", "bc"), slow=True)
+    add("compile-calibration-inside-output", ["compile", "model.onnx", "-c", "bc/cal.npz", "-o", "bc", "--force"],
+        ("bc", "cal.npz"), ("model.onnx", "cal.npz", "bc"),
+        prepare=lambda d: (d / "bc/cal.npz").write_bytes((d / "cal.npz").read_bytes()), slow=True)
     return cs
 
 
