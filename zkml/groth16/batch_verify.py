@@ -66,15 +66,21 @@ def verify_batch_equation(vk: VerifyingKey, items: list[tuple[list[int], Proof]]
 def verify_batch(vk: VerifyingKey, items: list[tuple[list[int], Proof]]) -> tuple[bool, list[int]]:
     """(all valid, indices of the invalid proofs): one batch equation, then single
     verification only when it fails. Malformed proofs count as invalid."""
+    return batch_then_single(lambda: verify_batch_equation(vk, items), lambda pub, proof: verify(vk, pub, proof), items)
+
+
+def batch_then_single(equation, single, items) -> tuple[bool, list[int]]:
+    """The one strategy both verifiers share: ``equation()`` for the whole batch, and only if it
+    fails (or a proof is malformed) ``single(public, proof)`` for each, to name the bad ones."""
     try:
-        if verify_batch_equation(vk, items):
+        if equation():
             return True, []
     except MalformedProof:
         pass
     bad = []
     for i, (public, proof) in enumerate(items):
         try:
-            ok = verify(vk, public, proof)
+            ok = single(public, proof)
         except MalformedProof:
             ok = False
         if not ok:

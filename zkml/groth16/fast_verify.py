@@ -150,18 +150,7 @@ def verify_batch(vk: VerifyingKey | PreparedVerifyingKey,
                  items: list[tuple[list[int], Proof]]) -> tuple[bool, list[int]]:
     """(all valid, indices of the invalid proofs), as ``batch_verify.verify_batch``: one batch
     equation, then single verification only when it fails. Malformed proofs count as invalid."""
+    from zkml.groth16.batch_verify import batch_then_single
+
     pvk = _as_prepared(vk)
-    try:
-        if verify_batch_equation(pvk, items):
-            return True, []
-    except MalformedProof:
-        pass
-    bad = []
-    for i, (public, proof) in enumerate(items):
-        try:
-            ok = verify(pvk, public, proof)
-        except MalformedProof:
-            ok = False
-        if not ok:
-            bad.append(i)
-    return not bad, bad
+    return batch_then_single(lambda: verify_batch_equation(pvk, items), lambda pub, proof: verify(pvk, pub, proof), items)
