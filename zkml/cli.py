@@ -52,15 +52,11 @@ def out_print(message: str) -> None:
 
 
 def _error_line(message: str) -> None:
-    from rich.markup import escape
-
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)  # messages quote '[...]'
 
 
 def _interrupted() -> None:
     """Ctrl-C: say what is on disk (staged outputs were removed; renamed ones are whole)."""
-    from rich.markup import escape
-
     from zkml.formats.atomic import WRITTEN
 
     written = list(dict.fromkeys(str(p) for p in WRITTEN))
@@ -127,8 +123,6 @@ def step(message: str):
 
 def _summary(started: float, outputs: list[Path]) -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    from rich.markup import escape
-
     sizes = ", ".join(f"{p.name} {_size(p)}" for p in outputs if p.exists())
     err.print(
         f"[green]done[/green] in {time.perf_counter() - started:.2f} s, "
@@ -434,8 +428,6 @@ def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> 
     _refuse_prove_overlap(bundle, input_file, out)
     with step("Proving"):
         doc = prove_inference(bundle, x, out, device, what=str(input_file))
-    from rich.markup import escape
-
     for o in doc["claim"]["outputs"]:  # the result: stdout
         out_print(f"output {escape(o['name'])}: argmax {o['argmax']}")
     _summary(t0, [out])
@@ -511,8 +503,6 @@ def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchai
                       rpc: str | None, private_key_file: Path | None) -> None:
     """Verify an inference proof file against its bundle's verifying key (and on chain).
     Exit 0 valid; 1 INVALID, or a field that disagrees with the bundle (named); 2 no bundle found."""
-    from rich.markup import escape
-
     from zkml.bundle.claims import check_inference
 
     if batch or proof_file.is_dir():
@@ -662,8 +652,6 @@ def _write_doc(path: Path, doc: dict, outs=None) -> None:
 @click.option("-o", "--output", "out", type=_output, help="Default: PROOF_FILE with .attestation.json.")
 def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None) -> None:
     """Turn a verified inference proof (from `zkml prove`) into an unsigned attestation."""
-    from rich.markup import escape
-
     from zkml.attest.owner import from_inference_proof
 
     out = out or proof_file.with_name(proof_file.name.removesuffix(".json") + ".attestation.json")
