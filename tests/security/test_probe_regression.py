@@ -63,8 +63,18 @@ def _ok(*args):
 
 @pytest.fixture(scope="session")
 def probe_cache(tmp_path_factory) -> Path:
-    """XDG_CACHE_HOME for every case: checks cached by one case are this session's only."""
-    return tmp_path_factory.mktemp("probe-cache")
+    """XDG_CACHE_HOME for every case: a fresh record of checked keys, so each session runs the
+    real point and subgroup checks at least once. numba's compiled kernels (also kept under
+    XDG_CACHE_HOME) still come from the user's cache, through NUMBA_CACHE_DIR: compiling them
+    afresh costs a minute."""
+    import numba
+
+    import zkml.engines.cpu  # noqa: F401  (points numba's cache at the user's XDG_CACHE_HOME)
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NUMBA_CACHE_DIR", os.environ.get("NUMBA_CACHE_DIR") or str(numba.config.CACHE_DIR))
+    yield tmp_path_factory.mktemp("probe-cache")
+    mp.undo()
 
 
 @pytest.fixture(scope="session")
