@@ -25,6 +25,31 @@ from zkml.r1cs import R1CS, SparseMatrix
 ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
 FIXTURES = Path(__file__).parent / "fixtures"
+MODELS = ROOT / "models"
+
+
+def zkml(*args):
+    """Run the CLI in-process, as a user would type it (arguments may be paths)."""
+    from click.testing import CliRunner
+
+    from zkml.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def ok(*args):
+    res = zkml(*args)
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def one_line(res) -> str:
+    """The command's only line of output; no traceback, no exception escaped."""
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert "Traceback" not in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert len(lines) == 1, res.output
+    return lines[0]
 
 
 def sparse(terms: list[tuple[int, int, int]]) -> SparseMatrix:

@@ -9,23 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import MODELS, ok, zkml
 from zkml.attest import document as D
-from zkml.cli import main
 
-MODELS = ROOT / "models"
-
-
-def zkml(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def ok(*args):
-    res = zkml(*args)
-    assert res.exit_code == 0, res.output
-    return res
 
 
 @pytest.fixture(scope="module")

@@ -9,31 +9,9 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from conftest import FIXTURES, ROOT
-from zkml.cli import main
+from conftest import FIXTURES, MODELS, ok, one_line, zkml
 
-MODELS = ROOT / "models"
-
-
-def zkml(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def ok(*args):
-    res = zkml(*args)
-    assert res.exit_code == 0, res.output
-    return res
-
-
-def one_line(res) -> str:
-    """The command's only line of output; no traceback, no exception escaped."""
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert "Traceback" not in res.output, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert len(lines) == 1, res.output
-    return lines[0]
 
 
 def names(line: str, field: str) -> bool:

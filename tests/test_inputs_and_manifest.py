@@ -9,29 +9,14 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from conftest import ROOT
-from zkml.cli import main
+from conftest import MODELS, one_line, zkml
 from zkml.compiler.input_range import calibrated_range, check_input_range
 from zkml.errors import ZkmlError
 from zkml.formats.tensors import fits, load_input
 
-MODELS = ROOT / "models"
 CAL = np.load(MODELS / "breast_cancer_calibration.npz")["x"]
 ROW = np.load(MODELS / "breast_cancer_test.npz")["x"][0]  # inside every feature's calibrated range
-
-
-def zkml(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line(res) -> str:
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert "Traceback" not in res.output, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert len(lines) == 1, res.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

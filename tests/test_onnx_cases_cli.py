@@ -7,34 +7,18 @@ measures the circuit against the model that was compiled (batch pinned, old opse
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from click.testing import CliRunner
-from onnx import numpy_helper
 
+from conftest import ROOT
 from zkml.cli import main
 
-DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
-
-
-def one_input_cases() -> list[Path]:
-    """Case folders with a model.onnx and exactly one stored input."""
-    found = []
-    for suite in ("pytorch-converted", "pytorch-operator"):
-        for case in sorted((DATA / suite).iterdir()):
-            ds = case / "test_data_set_0"
-            if (case / "model.onnx").exists() and (ds / "input_0.pb").exists() and not (ds / "input_1.pb").exists():
-                found.append(case)
-    return found
-
-
-def stored(case: Path, name: str) -> np.ndarray:
-    t = onnx.TensorProto()
-    t.ParseFromString((case / "test_data_set_0" / name).read_bytes())
-    return numpy_helper.to_array(t)
+sys.path.insert(0, str(ROOT / "bench"))
+from onnx_cases_cli import one_input_cases, stored  # noqa: E402  (the benchmark's case list, one source)
 
 
 # One of each kind the default suite must keep: fixed batch 2 in the file (Conv2d, Linear_no_bias),

@@ -30,6 +30,9 @@ MAX_EXACT_INT = 1 << 53  # larger JSON integers are not exact as float64; inputs
 SUFFIXES = (".npz", ".npy", ".json")
 INPUT_KEYS = ("x", "input")
 DATASET_KEYS = ("x", "input", "calibration")
+# What zipfile and numpy raise on a damaged .npz: a bad directory or CRC, a truncated member,
+# a compression method zipfile lacks (it raises NotImplementedError), an encrypted member
+# (RuntimeError), a malformed .npy header inside (ValueError).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError,
                RuntimeError, ValueError, OSError)
 
