@@ -47,6 +47,7 @@ bench: install
 	$(PY) bench/bench_batch_verify.py
 	$(PY) bench/bench_scale.py
 	$(PY) bench/bench_parse_errors.py
+	$(PY) bench/bench_cli.py
 	$(PY) bench/bench_verify_engine.py
 
 gpu-check: install
