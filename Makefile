@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 .PHONY: install demo test test-slow bench bench-gpu gpu-check clean help
 
 help:
-	@echo "make install    venv with zkml[dev] + npm tools (snarkjs, circom2, solc-js, anvil) in node_modules"
+	@echo "make install    venv with zkml[dev] + npm tools (snarkjs, circom2, solc-js, anvil) in node_modules + the native kernels"
 	@echo "make demo       circom circuit and an ONNX model (digits CNN): set up, prove, verify"
 	@echo "make test       the default test suite (< 15 min, no GPU)"
 	@echo "make test-slow  the long tests (large circuits, snarkjs at 2^12+)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-gpu  GPU engine against the CPU engine (needs a GPU; says so and exits 0 without one)"
 
 install: $(VENV)/.stamp-install node_modules/.stamp-install
+	$(PY) -m zkml.engines.cpu.build_native
 
 $(VENV)/.stamp-install: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

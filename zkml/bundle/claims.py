@@ -25,7 +25,6 @@ from zkml.circuit import fixedpoint
 from zkml.bundle import store
 from zkml.bundle.claim_fields import (PROOF_VERSION, check_claim, claim_vk_sha256, groth16_proof, input_part,
                                       load_proof, output_parts, public_signals)
-from zkml.compiler.compile import quantize_input, witness
 from zkml.crypto.bn254 import R, ints_to_limbs
 from zkml.errors import FormatError, ZkmlError
 from zkml.formats.atomic import OutputSet
@@ -58,6 +57,8 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
     bundle, manifest, compiled, pk = prover.bundle, prover.manifest, prover.compiled, prover.pk
     committed = compiled.config.input_visibility == "committed"
     salt = secrets.randbelow(R) if committed else 0
+    from zkml.compiler.compile import witness
+
     w, outs = witness(compiled, x, what, salt)
     proof, public = prove(pk, ints_to_limbs(w), device=device, witness_name=what)
     outputs = []
@@ -88,6 +89,8 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
 
 
 def _input_claim(compiled, x, commitment, committed: bool) -> dict:
+    from zkml.compiler.compile import quantize_input
+
     claim = {"name": compiled.input_name, "shape": list(compiled.input_shape),
              "visibility": compiled.config.input_visibility}
     if committed:
@@ -99,6 +102,7 @@ def _input_claim(compiled, x, commitment, committed: bool) -> dict:
 
 def _commitment(compiled, x, salt: int) -> int:
     from zkml.circuit.gadgets.poseidon import commitment_value
+    from zkml.compiler.compile import quantize_input
 
     return commitment_value(quantize_input(compiled, x).ravel().tolist(), salt)
 
@@ -161,7 +165,7 @@ def check_inference(path: Path, bundle: Path | None = None) -> Verdict:
     public signals against the claim, then the proof. Malformed or mislabelled files raise."""
     from zkml.bundle.locate import find_bundle
     from zkml.formats.snarkjs_json import read_vk
-    from zkml.groth16.verifier import MalformedProof
+    from zkml.groth16.malformed import MalformedProof
     from zkml.groth16.verifying import verify
 
     path = Path(path)

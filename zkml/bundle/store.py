@@ -90,6 +90,9 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
         model = onnx.load(str(model_path), load_external_data=True)
         onnx.save(model, str(tmp / MODEL_FILE))  # weights inline: the bundle stands alone
         write_r1cs(tmp / R1CS_FILE, compiled.r1cs)
+        from zkml.bundle.program import program_files
+
+        stored = program_files(compiled.graph, tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "name": dest.name,
@@ -117,7 +120,7 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
         manifest["files"] = {MODEL_FILE: sha256_file(tmp / MODEL_FILE), R1CS_FILE: sha256_file(tmp / R1CS_FILE)}
         if "fidelity" in extra:
             manifest["files"][FIDELITY_FILE] = sha256_file(tmp / FIDELITY_FILE)
-        for name in extra.get("extra_files", []):
+        for name in stored + list(extra.get("extra_files", [])):
             manifest["files"][name] = sha256_file(tmp / name)
         write_atomic_text(tmp / MANIFEST, json.dumps(manifest, indent=1) + "\n")
         replace_folder(tmp, dest)
@@ -190,11 +193,10 @@ def record_files(bundle: Path, manifest: dict, outs, files: dict, **fields) -> N
 def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     """The compiled program (graph + configuration) of a bundle, for witness generation; the
     calibrated input range comes along (absent in bundles compiled before it was recorded)."""
-    from zkml.compiler.compile import CompileConfig, Compiled, load_for_compile
+    from zkml.compiler.compile import CompileConfig, Compiled
 
     manifest = manifest or read_manifest(bundle)
-    model = check_file(bundle, manifest, MODEL_FILE)
-    graph = load_for_compile(model)
+    graph = load_graph(bundle, manifest)
     cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"],
                         manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"))
     inp = manifest["input"]
@@ -202,6 +204,18 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     c.input_range = inp.get("range")
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
     return c
+
+
+def load_graph(bundle: Path, manifest: dict):
+    """The bundle's normalised graph: from its stored program (no onnx import), or for a bundle
+    without one (older, or a graph the program files cannot hold) from model.onnx."""
+    from zkml.bundle.program import PROGRAM_JSON, PROGRAM_NPZ, read_program
+
+    if PROGRAM_JSON in manifest["files"] and PROGRAM_NPZ in manifest["files"]:
+        return read_program(check_file(bundle, manifest, PROGRAM_JSON), check_file(bundle, manifest, PROGRAM_NPZ))
+    from zkml.compiler.compile import load_for_compile
+
+    return load_for_compile(check_file(bundle, manifest, MODEL_FILE))
 
 
 def make_keys(r1cs, ptau: Path | None):

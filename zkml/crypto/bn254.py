@@ -168,3 +168,37 @@ def g2_from_pyecc(p):
         return None
     x, y = _bn.normalize(p)
     return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
+
+
+# --- curve membership and engine layout of int points (no numba: verifiers import these) ---
+
+
+def g1_on_curve(p) -> bool:
+    """Coordinates below q and y^2 = x^3 + 3 (the identity counts as on the curve)."""
+    if p is None:
+        return True
+    x, y = p
+    return 0 <= x < Q and 0 <= y < Q and (y * y - x * x * x - 3) % Q == 0
+
+
+def _f2_mul(a, b):
+    return ((a[0] * b[0] - a[1] * b[1]) % Q, (a[0] * b[1] + a[1] * b[0]) % Q)
+
+
+def g2_on_twist(p) -> bool:
+    """Coordinates below q and y^2 = x^3 + 3/(9+u) over Fq2 (the identity counts as on it)."""
+    if p is None:
+        return True
+    if not all(0 <= c < Q for c in (*p[0], *p[1])):
+        return False
+    x, y = p
+    x3 = _f2_mul(_f2_mul(x, x), x)
+    return _f2_mul(y, y) == ((x3[0] + B2[0]) % Q, (x3[1] + B2[1]) % Q)
+
+
+def g1_array(points) -> np.ndarray:
+    return np.stack([g1_to_array(p) for p in points]) if points else np.zeros((0, 2, 4), np.uint64)
+
+
+def g2_array(points) -> np.ndarray:
+    return np.stack([g2_to_array(p) for p in points]) if points else np.zeros((0, 2, 2, 4), np.uint64)

@@ -15,7 +15,29 @@ from zkml.errors import FormatError
 from zkml.formats.binfile import write_atomic_text
 from zkml.formats.jsonfile import decimal, read_json, type_name
 from zkml.groth16.data_structures import Proof, VerifyingKey
-from zkml.groth16.verifier import MalformedProof, check_proof, check_vk
+from zkml.groth16.malformed import MalformedProof
+
+
+def check_vk(vk: VerifyingKey) -> None:
+    """The selected verifier's key checks (zkml.groth16.verifying): the engine's by default,
+    py_ecc's under --reference, so the reference path never touches the engine."""
+    from zkml.groth16 import verifying
+
+    if verifying.selected() == verifying.REFERENCE:
+        from zkml.groth16.verifier import check_vk as chosen
+    else:
+        from zkml.groth16.fast_verify import check_vk as chosen
+    chosen(vk)
+
+
+def check_proof(proof: Proof) -> None:
+    from zkml.groth16 import verifying
+
+    if verifying.selected() == verifying.REFERENCE:
+        from zkml.groth16.verifier import check_proof as chosen
+    else:
+        from zkml.groth16.fast_verify import check_proof as chosen
+    chosen(proof)
 
 
 def _g1_json(p) -> list[str]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zkml.crypto.bn254 import Q, R, g1_to_array, ints_to_limbs
-from zkml.engines.cpu import pairing as _engine
+from zkml.crypto.bn254 import Q, R, g1_to_array, g2_array, g2_on_twist, ints_to_limbs
+from zkml.engines.cpu.native import kernels
 from zkml.groth16.data_structures import Proof, VerifyingKey
-from zkml.groth16.verifier import MalformedProof, _check_g1
+from zkml.groth16.malformed import MalformedProof, _check_g1
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _check_g2_curve(name: str, p) -> None:
     for c in (*p[0], *p[1]):
         if not 0 <= c < Q:
             raise MalformedProof(f"{name}: coordinate {c} is not below the field modulus q")
-    if not _engine.g2_on_twist(p):
+    if not g2_on_twist(p):
         raise MalformedProof(f"{name}: point is not on the twist curve y^2 = x^3 + 3/(9+u)")
 
 
@@ -50,12 +50,44 @@ def _check_g2_points(named: list[tuple[str, object]]) -> np.ndarray:
     for name, p in named:
         if p is not None:
             _check_g2_curve(name, p)
-    arr = _engine.g2_array([p for _, p in named])
-    ok = _engine.g2_subgroup_check(arr)
+    arr = g2_array([p for _, p in named])
+    ok = np.zeros(len(arr), np.bool_)
+    kernels().g2_subgroup_check_into(arr, ok)
     for (name, _), good in zip(named, ok):
         if not good:
             raise MalformedProof(f"{name}: point is not in the order-r subgroup of G2")
     return arr
+
+
+VK_G2_CHECK = "vk-g2-subgroup-v1"  # the check_cache record's name for a key's G2 points
+
+
+def check_vk(vk: VerifyingKey) -> None:
+    """``verifier.check_vk`` in the engine. The G2 subgroup tests are done once per key: a pass is
+    recorded in this machine's own check cache under a hash of the three points."""
+    _check_g1("vk alpha1", vk.alpha1)
+    g2 = [("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2)]
+    for name, p in g2:
+        if p is not None:
+            _check_g2_curve(name, p)
+    from zkml.formats import check_cache
+
+    arr = np.ascontiguousarray(g2_array([p for _, p in g2]), "<u8")
+    record = check_cache.digest(VK_G2_CHECK, [memoryview(arr).cast("B")])
+    if not check_cache.passed(record):
+        _check_g2_points(g2)
+        check_cache.remember(record)
+    if len(vk.ic) != vk.n_public + 1:
+        raise MalformedProof(f"vk: IC has {len(vk.ic)} points, expected {vk.n_public + 1}")
+    for i, p in enumerate(vk.ic):
+        _check_g1(f"vk IC[{i}]", p)
+
+
+def check_proof(proof: Proof) -> None:
+    """``verifier.check_proof`` in the engine (B's subgroup test: psi(B) == [6x^2] B)."""
+    _check_g1("proof A", proof.a)
+    _check_g2_points([("proof B", proof.b)])
+    _check_g1("proof C", proof.c)
 
 
 def prepare_vk(vk: VerifyingKey, *, checked: bool = False) -> PreparedVerifyingKey:
@@ -68,7 +100,7 @@ def prepare_vk(vk: VerifyingKey, *, checked: bool = False) -> PreparedVerifyingK
         _check_g1("vk alpha1", vk.alpha1)
     g2 = [("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2)]
     if checked:
-        g2_arr = _engine.g2_array([p for _, p in g2])
+        g2_arr = g2_array([p for _, p in g2])
     else:
         g2_arr = _check_g2_points(g2)
         if len(vk.ic) != vk.n_public + 1:
@@ -98,7 +130,7 @@ def _neg_g1(p):
 def _g1_sum(points: np.ndarray, scalars: list[int]) -> np.ndarray:
     """sum k_i P_i in the engine, as a (2, 4) affine array (zeros = identity)."""
     out = np.zeros((1, 2, 4), np.uint64)
-    _engine.g1_lincomb(points, ints_to_limbs(scalars), out)
+    kernels().g1_lincomb(points, ints_to_limbs(scalars), out)
     return out[0]
 
 
@@ -113,7 +145,7 @@ def verify(vk: VerifyingKey | PreparedVerifyingKey, public: list[int], proof: Pr
     l_arr = _g1_sum(pvk.ic, [1, *public])
     g1 = np.stack([g1_to_array(_neg_g1(proof.a)), pvk.alpha1, l_arr, g1_to_array(proof.c)])
     g2 = np.concatenate([b_arr, pvk.g2])
-    return bool(_engine.pairing_product_is_one(g1, g2))
+    return bool(kernels().pairing_product_is_one(g1, g2))
 
 
 def verify_batch_equation(vk: VerifyingKey | PreparedVerifyingKey, items: list[tuple[list[int], Proof]],
@@ -137,13 +169,13 @@ def verify_batch_equation(vk: VerifyingKey | PreparedVerifyingKey, items: list[t
                         for j in range(pvk.n_public)]
     a_arr = np.stack([g1_to_array(_neg_g1(proof.a)) for _, proof in items] + [pvk.alpha1])
     ra = np.zeros_like(a_arr)
-    _engine.g1_mul_each(a_arr, ints_to_limbs([*weights, total]), ra)
+    kernels().g1_mul_each(a_arr, ints_to_limbs([*weights, total]), ra)
     sum_l = _g1_sum(pvk.ic, coeffs)
     sum_c = _g1_sum(np.stack([g1_to_array(proof.c) for _, proof in items]), weights)
     g1 = np.concatenate([ra, sum_l[None], sum_c[None]])
     g2 = np.concatenate([b_arr, pvk.g2])
     assert g1.shape[0] == g2.shape[0] == n + 3
-    return bool(_engine.pairing_product_is_one(g1, g2))
+    return bool(kernels().pairing_product_is_one(g1, g2))
 
 
 def verify_batch(vk: VerifyingKey | PreparedVerifyingKey,

@@ -11,23 +11,8 @@ from __future__ import annotations
 from py_ecc import optimized_bn128 as bn
 
 from zkml.crypto.bn254 import Q, R, g1_to_pyecc, g2_to_pyecc
-from zkml.errors import FormatError
+from zkml.groth16.malformed import MalformedProof, _check_g1  # noqa: F401 (part of this module's interface)
 from zkml.groth16.data_structures import Proof, VerifyingKey
-
-
-class MalformedProof(FormatError):
-    """The proof, key or public inputs are not well-formed (not merely wrong)."""
-
-
-def _check_g1(name: str, p) -> None:
-    if p is None:
-        return
-    x, y = p
-    for c in (x, y):
-        if not 0 <= c < Q:
-            raise MalformedProof(f"{name}: coordinate {c} is not below the field modulus q")
-    if (y * y - x * x * x - 3) % Q:
-        raise MalformedProof(f"{name}: point is not on the curve y^2 = x^3 + 3")
 
 
 def _check_g2(name: str, p) -> None:

@@ -3,7 +3,9 @@
 Compiled kernels are cached on disk. numba only re-checks the source file of the function it
 compiled, not of the functions inlined into it, so the cache lives in a folder named by a hash
 of this whole package: editing any engine file starts a fresh cache instead of reusing stale
-machine code. ``NUMBA_CACHE_DIR`` set by the user wins.
+machine code. ``NUMBA_CACHE_DIR`` set by the user wins. numba is not imported here: commands
+that find the native library (zkml/engines/cpu/native.py) never import it, so the folder is
+passed through the environment numba reads when it is imported.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ def _engine_cache_dir() -> str:
     return str(base / h.hexdigest()[:16])
 
 
-if not os.environ.get("NUMBA_CACHE_DIR"):
-    import numba
+if not os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("_ZKML_NUMBA_CACHE_SET"):
+    import sys
 
-    numba.config.CACHE_DIR = _engine_cache_dir()
+    os.environ["NUMBA_CACHE_DIR"] = _engine_cache_dir()
+    os.environ["_ZKML_NUMBA_CACHE_SET"] = "1"  # ours, not the user's: a child process recomputes it
+    if "numba" in sys.modules:
+        sys.modules["numba"].config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from zkml.crypto.bn254 import B2, Q, R, g1_to_array, g2_to_array
+from zkml.crypto.bn254 import Q, R, g1_array, g1_on_curve, g2_array, g2_on_twist  # noqa: F401 (re-exported)
 from zkml.engines.cpu.curve import *  # noqa: F401,F403 (g1_*, g2_*)
 from zkml.engines.cpu.field import _JIT  # noqa: F401
 from zkml.engines.cpu.field import FQ2_ONE, FQ_ONE  # noqa: F401
@@ -87,6 +87,14 @@ def g2_subgroup_check(points):
         x, y, inf = g2_load_affine(points, i)  # noqa: F405
         out[i] = inf or g2_in_subgroup(x, y)
     return out
+
+
+@njit(**_JIT)
+def g2_subgroup_check_into(points, out):
+    """``g2_subgroup_check`` writing into a preallocated (n,) boolean array (the native export)."""
+    for i in range(points.shape[0]):
+        x, y, inf = g2_load_affine(points, i)  # noqa: F405
+        out[i] = inf or g2_in_subgroup(x, y)
 
 
 # --- Miller loop ---------------------------------------------------------------------------------
@@ -292,37 +300,6 @@ def g1_mul_each(points, scalars, out):
 
 
 # --- Python entry points on int points (crypto.bn254 conventions: None is the identity) ---------
-
-
-def g1_on_curve(p) -> bool:
-    """Coordinates below q and y^2 = x^3 + 3 (the identity counts as on the curve)."""
-    if p is None:
-        return True
-    x, y = p
-    return 0 <= x < Q and 0 <= y < Q and (y * y - x * x * x - 3) % Q == 0
-
-
-def _f2_mul(a, b):
-    return ((a[0] * b[0] - a[1] * b[1]) % Q, (a[0] * b[1] + a[1] * b[0]) % Q)
-
-
-def g2_on_twist(p) -> bool:
-    """Coordinates below q and y^2 = x^3 + 3/(9+u) over Fq2 (the identity counts as on it)."""
-    if p is None:
-        return True
-    if not all(0 <= c < Q for c in (*p[0], *p[1])):
-        return False
-    x, y = p
-    x3 = _f2_mul(_f2_mul(x, x), x)
-    return _f2_mul(y, y) == ((x3[0] + B2[0]) % Q, (x3[1] + B2[1]) % Q)
-
-
-def g1_array(points) -> np.ndarray:
-    return np.stack([g1_to_array(p) for p in points]) if points else np.zeros((0, 2, 4), np.uint64)
-
-
-def g2_array(points) -> np.ndarray:
-    return np.stack([g2_to_array(p) for p in points]) if points else np.zeros((0, 2, 2, 4), np.uint64)
 
 
 def g2_in_g2(points) -> list[bool]:

@@ -11,82 +11,37 @@ from __future__ import annotations
 import secrets
 
 import numpy as np
-from numba import njit, prange
 
 from zkml.crypto.bn254 import R, g1_from_array, g2_from_array, ints_to_limbs, root_of_unity
-from zkml.engines.cpu.field import (
-    _JIT,
-    fr_add,
-    fr_from_mont,
-    fr_load,
-    fr_mul,
-    fr_store,
-    fr_sub,
-    fr_to_mont,
-)
+from zkml.engines.cpu import threads
 from zkml.engines.cpu.msm import msm_g1, msm_g2
+from zkml.engines.cpu.native import kernels
 from zkml.engines.cpu.ntt import intt, ntt, scale_by_powers
 from zkml.groth16.data_structures import Proof, ProvingKey
 
-_JITP = dict(cache=True, nogil=True, parallel=True)
+_MIN_CHUNK = 1 << 12
 
 
-@njit(**_JITP)
-def _to_mont_all(a):
-    out = np.empty_like(a)
-    for i in prange(a.shape[0]):
-        fr_store(out, i, fr_to_mont(fr_load(a, i)))
-    return out
-
-
-@njit(**_JITP)
-def _from_mont_all(a):
-    out = np.empty_like(a)
-    for i in prange(a.shape[0]):
-        fr_store(out, i, fr_from_mont(fr_load(a, i)))
-    return out
-
-
-@njit(**_JIT)
-def _evaluate_ab(matrix, constraint, signal, coef_mont, w_mont, out_a, out_b):
-    """out_M[c] = sum over coefficients of M: value * w[signal] (Montgomery form)."""
-    for t in range(matrix.shape[0]):
-        c = constraint[t]
-        term = fr_mul(fr_load(coef_mont, t), fr_load(w_mont, signal[t]))
-        if matrix[t] == 0:
-            fr_store(out_a, c, fr_add(fr_load(out_a, c), term))
-        else:
-            fr_store(out_b, c, fr_add(fr_load(out_b, c), term))
-
-
-@njit(**_JITP)
-def _mul_pointwise(a, b):
-    out = np.empty_like(a)
-    for i in prange(a.shape[0]):
-        fr_store(out, i, fr_mul(fr_load(a, i), fr_load(b, i)))
-    return out
-
-
-@njit(**_JITP)
-def _mul_sub_pointwise(a, b, c):
-    out = np.empty_like(a)
-    for i in prange(a.shape[0]):
-        fr_store(out, i, fr_sub(fr_mul(fr_load(a, i), fr_load(b, i)), fr_load(c, i)))
+def _pointwise(kernel, *arrays) -> np.ndarray:
+    out = np.empty_like(arrays[0])
+    threads.run_ranges(kernel, len(out), *arrays, out, min_chunk=_MIN_CHUNK)
     return out
 
 
 def h_evaluations(pk: ProvingKey, witness: np.ndarray) -> np.ndarray:
     """A*B - C on the odd coset of the 2n-domain, standard form: the scalars for pk.h."""
+    k = kernels()
     n = pk.domain_size
-    w_mont = _to_mont_all(np.ascontiguousarray(witness, np.uint64))
-    coef_mont = _to_mont_all(np.ascontiguousarray(pk.coef_value, np.uint64))
+    w_mont = _pointwise(k.to_mont_range, np.ascontiguousarray(witness, np.uint64))
+    coef_mont = _pointwise(k.to_mont_range, np.ascontiguousarray(pk.coef_value, np.uint64))
     a = np.zeros((n, 4), np.uint64)
     b = np.zeros((n, 4), np.uint64)
-    _evaluate_ab(pk.coef_matrix, pk.coef_constraint, pk.coef_signal, coef_mont, w_mont, a, b)
-    c = _mul_pointwise(a, b)
+    k.evaluate_ab(np.ascontiguousarray(pk.coef_matrix, np.uint32), np.ascontiguousarray(pk.coef_constraint, np.uint32),
+                  np.ascontiguousarray(pk.coef_signal, np.uint32), coef_mont, w_mont, a, b)
+    c = _pointwise(k.mul_range, a, b)
     shift = root_of_unity(2 * n)
     odd = [ntt(scale_by_powers(intt(v), shift)) for v in (a, b, c)]
-    return _from_mont_all(_mul_sub_pointwise(*odd))
+    return _pointwise(k.from_mont_range, _pointwise(k.mul_sub_range, *odd))
 
 
 def _points(*pts: np.ndarray) -> np.ndarray:

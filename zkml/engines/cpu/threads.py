@@ -40,6 +40,12 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def _in_pool() -> bool:
+    """True in one of the pool's threads: work started there (a run_tasks task that calls
+    run_ranges) runs in that thread, so no pool thread ever waits on the pool."""
+    return threading.current_thread().name.startswith("zkml-engine")
+
+
 def split(n: int, parts: int, min_chunk: int = 1) -> list[tuple[int, int]]:
     """``range(n)`` as at most ``parts`` contiguous ranges of at least ``min_chunk`` items
     (the last may be shorter), sizes differing by at most one chunk."""
@@ -60,7 +66,7 @@ def run_ranges(kernel, n: int, *args, min_chunk: int = 1, parts: int | None = No
 
     Ranges must write disjoint outputs. A single range (one thread, or little work) runs in
     the calling thread; an exception in any range is raised here after all have finished."""
-    ranges = split(n, parts or n_threads(), min_chunk)
+    ranges = split(n, 1 if _in_pool() else parts or n_threads(), min_chunk)
     if len(ranges) <= 1:
         for lo, hi in ranges:
             kernel(*args, lo, hi)
@@ -87,7 +93,7 @@ def run_tasks(tasks) -> list:
     tasks = list(tasks)
     if not tasks:
         return []
-    if n_threads() <= 1 or len(tasks) == 1:
+    if n_threads() <= 1 or len(tasks) == 1 or _in_pool():
         return [t() for t in tasks]
     futures = [_executor().submit(t) for t in tasks[1:]]
     results, first_error = [None] * len(tasks), None
