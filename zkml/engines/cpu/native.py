@@ -48,6 +48,11 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
     "ntt_blocks_range": (_FK, "ntt_blocks_range", f"void({_F}, {_F}, int64, {_R})"),
     "ntt_stage_range": (_FK, "ntt_stage_range", f"void({_F}, {_F}, int64, {_R})"),
     "scale_by_powers_range": (_FK, "scale_by_powers_range", f"void({_F}, {_F}, {_V}, {_R})"),
+    # key files' points (zkml.formats.point_checks)
+    "g1_status": ("zkml.engines.cpu.point_kernels", "g1_status", f"void({_G1}, uint8[::1])"),
+    "g2_status": ("zkml.engines.cpu.point_kernels", "g2_status", f"void({_G2}, uint8[::1])"),
+    "g2_subgroup_status_range": ("zkml.engines.cpu.point_kernels", "g2_subgroup_status_range",
+                                 f"void({_G2}, uint8[::1], {_R})"),
     # verification (zkml.groth16.fast_verify)
     "pairing_product_is_one": ("zkml.engines.cpu.pairing", "pairing_product_is_one", f"boolean({_G1}, {_G2})"),
     "pairing_product_into": ("zkml.engines.cpu.pairing", "pairing_product_into", f"void({_G1}, {_G2}, {_G2}, boolean)"),
@@ -90,10 +95,26 @@ def build_key() -> str:
     return h.hexdigest()[:24]
 
 
+def cache_roots() -> list[Path]:
+    """Where libraries are looked for, first match wins: ``ZKML_NATIVE_DIR`` alone when set;
+    else a folder beside these sources (a checkout or a user's own install, like numba's
+    __pycache__, and independent of a test's private XDG_CACHE_HOME), then the user's cache."""
+    if os.environ.get("ZKML_NATIVE_DIR"):
+        return [Path(os.environ["ZKML_NATIVE_DIR"])]
+    user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zkml" / "native"
+    return [Path(__file__).resolve().parent / "__native__", user]
+
+
 def cache_root() -> Path:
-    base = os.environ.get("ZKML_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "zkml")
-    return Path(base) / "native"
+    """The folder a build writes to: the first of ``cache_roots`` that is writable (or can be made)."""
+    roots = cache_roots()
+    for root in roots:
+        probe = root if root.exists() else root.parent
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if os.access(probe, os.W_OK):
+            return root
+    return roots[-1]
 
 
 def library_path(key: str | None = None, root: Path | None = None) -> Path:
@@ -128,15 +149,17 @@ def kernels() -> SimpleNamespace:
         _loaded = _jit_kernels()
         return _loaded
     key = build_key()
-    path = library_path(key)
     module = None
-    if path.is_file():
-        try:
-            module = _import_library(path)
-        except (ImportError, OSError):  # truncated or foreign file under our key: rebuild it
-            module = None
+    for root in cache_roots():
+        path = library_path(key, root)
+        if path.is_file():
+            try:
+                module = _import_library(path)
+                break
+            except (ImportError, OSError):  # truncated or foreign file under our key: rebuild it
+                module = None
     if module is None:
-        module = _build_here(key, path)
+        module = _build_here(key, library_path(key))
     if module is None:
         _loaded = _jit_kernels()
         return _loaded
