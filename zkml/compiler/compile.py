@@ -44,6 +44,7 @@ class Compiled:
     output_bounds: list = field(default_factory=list)  # per output: (lo, hi) lists, for packing
     stats: list = field(default_factory=list)
     input_range: dict | None = None  # per-feature calibrated range (zkml/compiler/input_range.py)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # ops' quantized weights, per node
 
 
 def load_for_compile(path) -> Graph:
@@ -118,7 +119,7 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
     x = Signal(LC.of_wires(x_wires) if b.emit else None, xq)
     range_check_signed(b, x.reshape(-1), c.input_bits)
     limit = 1 << (c.input_bits - 1)
-    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
+    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits, cache=c.cache)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
         ctx.frac = c.tensor_fracs.get(node.outputs[0], cfg.frac_bits)
