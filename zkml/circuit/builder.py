@@ -237,12 +237,12 @@ def field_limbs(coeffs: np.ndarray) -> np.ndarray:
         return ints_to_limbs([int(c) % R for c in coeffs.tolist()]) if len(coeffs) else np.zeros((0, 4), np.uint64)
     c = np.asarray(coeffs, np.int64)
     out = np.zeros((len(c), 4), np.uint64)
-    neg = c < 0
-    out[~neg, 0] = c[~neg].astype(np.uint64)
-    m = (-c[neg]).astype(np.uint64)  # |c|, exact for -2^63 too (wraps to 2^63 as uint64)
-    borrow = (m > _R_LIMBS[0]).astype(np.uint64)
-    out[neg, 0] = _R_LIMBS[0] - m  # mod 2^64
-    out[neg, 1] = _R_LIMBS[1] - borrow
-    out[neg, 2] = _R_LIMBS[2]
-    out[neg, 3] = _R_LIMBS[3]
+    out[:, 0] = c.view(np.uint64)  # right for c >= 0
+    neg = np.flatnonzero(c < 0)
+    if len(neg):
+        m = (-c[neg]).view(np.uint64)  # |c|, exact for -2^63 too (wraps to 2^63 as uint64)
+        out[neg, 0] = _R_LIMBS[0] - m  # mod 2^64
+        out[neg, 1] = _R_LIMBS[1] - (m > _R_LIMBS[0]).astype(np.uint64)
+        out[neg, 2] = _R_LIMBS[2]
+        out[neg, 3] = _R_LIMBS[3]
     return out
