@@ -361,7 +361,8 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
         c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals,
-                                                   input_margin), source=str(calibration))
+                                                   input_margin), source=str(calibration),
+                          progress=lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
     if c.input_range is None:
         err.print(f"note: {calibration} holds fewer than {MIN_SAMPLES} samples, too few for per-feature input ranges; "
                   "prove will check only the input's envelope", highlight=False, soft_wrap=True)

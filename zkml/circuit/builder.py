@@ -57,15 +57,25 @@ class LC:
         return LC(self.rows, self.wires, self.coeffs * (f if f.ndim == 0 else f[self.rows]), self.k)
 
     def take(self, index: np.ndarray) -> "LC":
-        """Combinations index[0], index[1], ... as a new batch (gather; repeats allowed)."""
+        """Combinations index[0], index[1], ... as a new batch (gather; repeats allowed).
+        Terms keep their order within each combination, so the R1CS written is the same."""
         index = np.asarray(index, np.int64).ravel()
-        order = np.argsort(self.rows, kind="stable")
-        rows_sorted = self.rows[order]
-        starts = np.searchsorted(rows_sorted, index, "left")
-        ends = np.searchsorted(rows_sorted, index, "right")
-        counts = ends - starts
-        new_rows = np.repeat(np.arange(len(index), dtype=np.int64), counts)
-        pick = order[np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])] if len(index) and counts.sum() else np.zeros(0, np.int64)
+        counts = np.bincount(self.rows, minlength=self.k) if len(self.rows) else np.zeros(self.k, np.int64)
+        if len(self.rows) == self.k and (counts == 1).all():  # one term per combination (wires): a plain gather
+            order = np.empty(self.k, np.int64)
+            order[self.rows] = np.arange(self.k)
+            pick = order[index]
+            return LC(np.arange(len(index), dtype=np.int64), self.wires[pick], self.coeffs[pick], len(index))
+        order = None if _is_sorted(self.rows) else np.argsort(self.rows, kind="stable")
+        starts = np.cumsum(counts) - counts
+        n_terms = counts[index]
+        total = int(n_terms.sum())
+        new_rows = np.repeat(np.arange(len(index), dtype=np.int64), n_terms)
+        # term t of the output is term (t - first output term of its row) of the source row
+        first = np.cumsum(n_terms) - n_terms
+        pick = np.arange(total, dtype=np.int64) + np.repeat(starts[index] - first, n_terms)
+        if order is not None:
+            pick = order[pick]
         return LC(new_rows, self.wires[pick], self.coeffs[pick], len(index))
 
     def combine(self, matrix_rows, matrix_cols, matrix_vals, k_out: int) -> "LC":
@@ -73,6 +83,10 @@ class LC:
         mr, mc, mv = (np.asarray(a, np.int64).ravel() for a in (matrix_rows, matrix_cols, matrix_vals))
         inner = self.take(mc)  # combination j repeated once per use
         return LC(mr[inner.rows], inner.wires, inner.coeffs * mv[inner.rows], k_out)
+
+
+def _is_sorted(a: np.ndarray) -> bool:
+    return len(a) < 2 or bool((a[1:] >= a[:-1]).all())
 
 
 @dataclass
@@ -188,10 +202,11 @@ class CircuitBuilder:
         """The witness in circom's wire order, as field elements (ints mod r)."""
         new_index, _ = self._order()
         vals = self.witness_values()
-        out = [0] * len(vals)
-        for old, v in enumerate(vals.tolist()):
-            out[new_index[old]] = int(v) % R
-        return out
+        ordered = np.empty(len(vals), vals.dtype)
+        ordered[new_index] = vals
+        if ordered.dtype != object:
+            return [v + R if v < 0 else v for v in ordered.tolist()]
+        return [int(v) % R for v in ordered.tolist()]
 
     def r1cs(self) -> R1CS:
         if not self.emit:
@@ -203,10 +218,31 @@ class CircuitBuilder:
             if parts:
                 rows = np.concatenate([p[0] for p in parts])
                 wires = new_index[np.concatenate([p[1] for p in parts])]
-                coeffs = np.concatenate([p[2] for p in parts])
-                mats.append(SparseMatrix(rows.astype(np.uint32), wires.astype(np.uint32),
-                                         ints_to_limbs([int(c) % R for c in coeffs.tolist()])))
+                coeffs = np.concatenate([field_limbs(p[2]) for p in parts])
+                mats.append(SparseMatrix(rows.astype(np.uint32), wires.astype(np.uint32), coeffs))
             else:
                 mats.append(SparseMatrix.empty())
         return R1CS(n_wires=self.n_wires, n_pub_out=counts[PUBLIC_OUTPUT], n_pub_in=counts[PUBLIC_INPUT],
                     n_prv_in=0, n_constraints=self.n_constraints, a=mats[0], b=mats[1], c=mats[2])
+
+
+_R_LIMBS = ints_to_limbs([R])[0]
+assert int(_R_LIMBS[1]) > 0  # so r - m for m < 2^64 borrows from limb 1 at most
+
+
+def field_limbs(coeffs: np.ndarray) -> np.ndarray:
+    """Integers as field elements mod r in (n, 4) uint64 limbs: negatives become r - |c|.
+    int64 arrays are converted without Python ints; object arrays (hashes) one by one."""
+    if coeffs.dtype == object:
+        return ints_to_limbs([int(c) % R for c in coeffs.tolist()]) if len(coeffs) else np.zeros((0, 4), np.uint64)
+    c = np.asarray(coeffs, np.int64)
+    out = np.zeros((len(c), 4), np.uint64)
+    out[:, 0] = c.view(np.uint64)  # right for c >= 0
+    neg = np.flatnonzero(c < 0)
+    if len(neg):
+        m = (-c[neg]).view(np.uint64)  # |c|, exact for -2^63 too (wraps to 2^63 as uint64)
+        out[neg, 0] = _R_LIMBS[0] - m  # mod 2^64
+        out[neg, 1] = _R_LIMBS[1] - (m > _R_LIMBS[0]).astype(np.uint64)
+        out[neg, 2] = _R_LIMBS[2]
+        out[neg, 3] = _R_LIMBS[3]
+    return out

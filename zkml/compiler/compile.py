@@ -3,6 +3,8 @@ once, and rebuild values only (the witness program) for each input to prove."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +46,7 @@ class Compiled:
     output_bounds: list = field(default_factory=list)  # per output: (lo, hi) lists, for packing
     stats: list = field(default_factory=list)
     input_range: dict | None = None  # per-feature calibrated range (zkml/compiler/input_range.py)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # ops' quantized weights, per node
 
 
 def load_for_compile(path) -> Graph:
@@ -118,7 +121,7 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
     x = Signal(LC.of_wires(x_wires) if b.emit else None, xq)
     range_check_signed(b, x.reshape(-1), c.input_bits)
     limit = 1 << (c.input_bits - 1)
-    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits)
+    ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits, cache=c.cache)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
         ctx.frac = c.tensor_fracs.get(node.outputs[0], cfg.frac_bits)
@@ -229,13 +232,17 @@ def calibrated_fracs(graph: Graph, calibration: np.ndarray, frac_bits: int, limi
 
 
 def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = None,
-                  source: str = "calibration data") -> Compiled:
-    """``source`` names the calibration data in errors (its file, from the CLI)."""
+                  source: str = "calibration data", progress: Callable[[str], None] | None = None) -> Compiled:
+    """``source`` names the calibration data in errors (its file, from the CLI); ``progress``,
+    when given, receives one line as each stage ends (the CLI prints them on stderr)."""
     from zkml.compiler.input_range import calibrated_range
     from zkml.formats.tensors import samples_of
 
+    clock = _Stages(progress)
     config = config or CompileConfig()
     graph = load_for_compile(path)
+    n_weights = sum(int(np.size(v)) for v in graph.constants.values())
+    clock.done(f"loaded {len(graph.nodes)} nodes, {n_weights:,} weights")
     name = graph.inputs[0]
     shape = tuple(graph.shapes[name])
     calibration = samples_of(calibration, shape, source, name)  # (N, *shape); a transposed layout is refused
@@ -243,11 +250,28 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
     c.input_range = calibrated_range(calibration, config.input_margin)
     c.tensor_fracs = calibrated_fracs(graph, calibration, config.frac_bits)
+    clock.done(f"calibrated the scales of {len(c.tensor_fracs)} tensors")
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
+    clock.done(f"built {b.n_constraints:,} constraints over {b.n_wires:,} wires")
     c.r1cs = b.r1cs()
+    clock.done(f"assembled the R1CS, {sum(m.nnz for m in (c.r1cs.a, c.r1cs.b, c.r1cs.c)):,} terms")
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]
     c.output_bounds = [(t.lo.ravel().tolist(), t.hi.ravel().tolist()) for t in outs]
     return c
+
+
+class _Stages:
+    """Progress of a compile: one line per finished stage with the seconds it took."""
+
+    def __init__(self, progress: Callable[[str], None] | None):
+        self.progress = progress
+        self.t = time.perf_counter()
+
+    def done(self, what: str) -> None:
+        now = time.perf_counter()
+        if self.progress is not None:
+            self.progress(f"{what} ({now - self.t:.1f} s)")
+        self.t = now
 
 
 def witness(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):

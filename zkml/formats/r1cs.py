@@ -26,6 +26,47 @@ class R1csSection(IntEnum):
     WIRE_TO_LABEL = 3
 
 
+def _parse_constraints(raw: bytes, n_constraints: int, p) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per matrix, the constraint index and the (wire, coefficient) record of every term, in
+    file order. Only the term counts are walked one by one (each says where the next block
+    starts); the terms are then cut out of the section in one piece."""
+    words = memoryview(raw)[: len(raw) // 4 * 4].cast("I") if len(raw) >= 4 else memoryview(b"").cast("I")
+    n_words = len(words)
+    n_blocks = 3 * n_constraints
+    heads: list[int] = []  # word offset of each block's count
+    append = heads.append
+    pos = 0
+    try:
+        for _ in range(min(n_constraints, n_words)):  # A, B, C: every block takes at least one word
+            append(pos)
+            pos += 1 + 9 * words[pos]
+            append(pos)
+            pos += 1 + 9 * words[pos]
+            append(pos)
+            pos += 1 + 9 * words[pos]
+    except IndexError:  # a count past the end of the section
+        heads.pop()
+    done = len(heads)
+    if done < n_blocks or pos > n_words:  # a count past the end, or the last block runs over it
+        failed = done if pos <= n_words else done - 1
+        raise FormatError(f"{p}: constraints section is truncated (in constraint {failed // 3})")
+    if 4 * pos != len(raw):
+        raise FormatError(f"{p}: constraints section has {len(raw) - 4 * pos} bytes left over")
+    all_words = np.frombuffer(raw, "<u4", count=n_words)
+    heads = np.array(heads, np.int64)
+    counts = all_words[heads].astype(np.int64)
+    is_term = np.ones(n_words, bool)
+    is_term[heads] = False
+    records = all_words[is_term].view(_TERM)
+    block_of = np.repeat(np.arange(n_blocks, dtype=np.int64), counts)
+    rows, terms = [], []
+    for m in range(3):
+        pick = block_of % 3 == m
+        rows.append((block_of[pick] // 3).astype(np.uint32))
+        terms.append(records[pick])
+    return rows, terms
+
+
 def read_r1cs(path) -> R1CS:
     f = read_binfile(path, b"r1cs", (1,))
     p = f.path
@@ -39,33 +80,11 @@ def read_r1cs(path) -> R1CS:
         raise FormatError(f"{p}: header section has {len(h.buf) - h.pos} bytes more than its fields")
 
     buf = f.section(R1csSection.CONSTRAINTS, "constraints")
-    raw = bytes(buf)
-    rows: list[list[np.ndarray]] = [[], [], []]
-    terms: list[list[np.ndarray]] = [[], [], []]
-    pos = 0
-    try:
-        for c in range(n_constraints):
-            for m in range(3):
-                (k,) = struct.unpack_from("<I", raw, pos)
-                pos += 4
-                if k:
-                    block = np.frombuffer(raw, dtype=_TERM, count=k, offset=pos)
-                    pos += 36 * k
-                    terms[m].append(block)
-                    rows[m].append(np.full(k, c, np.uint32))
-    except (struct.error, ValueError):
-        raise FormatError(f"{p}: constraints section is truncated (in constraint {c})") from None
-    if pos != len(raw):
-        raise FormatError(f"{p}: constraints section has {len(raw) - pos} bytes left over")
-
+    rows, terms = _parse_constraints(bytes(buf), n_constraints, p)
     mats = []
     for m, name in enumerate("ABC"):
-        if terms[m]:
-            t = np.concatenate(terms[m])
-            mat = SparseMatrix(np.concatenate(rows[m]), t["wire"].astype(np.uint32),
-                               np.ascontiguousarray(t["coef"], dtype=np.uint64))
-        else:
-            mat = SparseMatrix.empty()
+        t = terms[m]
+        mat = SparseMatrix(rows[m], t["wire"].astype(np.uint32), np.ascontiguousarray(t["coef"], dtype=np.uint64))
         if mat.nnz and int(mat.cols.max()) >= n_wires:
             t = int(np.argmax(mat.cols >= n_wires))
             raise FormatError(f"{p}: constraint {int(mat.rows[t])}, matrix {name} names wire "
@@ -93,30 +112,49 @@ def read_r1cs(path) -> R1CS:
                 n_labels=n_labels, wire_to_label=labels, custom={"section_order": order})
 
 
+def _constraints_section(r1cs: R1CS) -> np.ndarray:
+    """Section 2 as bytes (a uint8 array), built without a Python loop per constraint: the terms
+    of A, B and C sorted by (constraint, matrix), their input order kept within each, as u32
+    words (36-byte terms stay 4-aligned), with each block's u32 term count placed before it."""
+    nc = r1cs.n_constraints
+    mats = (r1cs.a, r1cs.b, r1cs.c)
+    for name, m in zip("ABC", mats):
+        if m.nnz and int(m.rows.max()) >= nc:
+            raise ValueError(f"matrix {name} names constraint {int(m.rows.max())} of {nc}")
+    counts = np.stack([np.bincount(m.rows, minlength=nc) for m in mats], axis=1).astype("<u4").ravel()
+    keys = np.concatenate([m.rows.astype(np.int64) * 3 + k for k, m in enumerate(mats)])
+    place = np.empty(len(keys), np.int64)  # where each input term lands in the sorted order
+    place[np.argsort(keys, kind="stable")] = np.arange(len(keys))
+    del keys
+    terms = np.empty(len(place), dtype=_TERM)
+    start = 0
+    for m in mats:
+        where = place[start : start + m.nnz]
+        terms["wire"][where] = m.cols
+        terms["coef"][where] = m.values
+        start += m.nnz
+    del place
+    # block b's count lands after the 9-word terms of the blocks before it and their b counts
+    header = 9 * (np.cumsum(counts, dtype=np.int64) - counts) + np.arange(len(counts))
+    out = np.empty(len(header) + 9 * len(terms), "<u4")
+    is_header = np.zeros(len(out), bool)
+    is_header[header] = True
+    out[is_header] = counts
+    out[~is_header] = terms.view("<u4")
+    return out.view(np.uint8)
+
+
 def write_r1cs(path, r1cs: R1CS) -> None:
     header = struct.pack("<I", 32) + le(R) + struct.pack(
         "<IIIIQI", r1cs.n_wires, r1cs.n_pub_out, r1cs.n_pub_in, r1cs.n_prv_in,
         r1cs.n_labels or r1cs.n_wires, r1cs.n_constraints)
-    per = []
-    for m in (r1cs.a, r1cs.b, r1cs.c):
-        order = np.argsort(m.rows, kind="stable")
-        t = np.empty(m.nnz, dtype=_TERM)
-        t["wire"] = m.cols[order]
-        t["coef"] = m.values[order]
-        counts = np.bincount(m.rows, minlength=r1cs.n_constraints)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        per.append((t, counts, starts))
-    out = bytearray()
-    for c in range(r1cs.n_constraints):
-        for t, counts, starts in per:
-            out += struct.pack("<I", int(counts[c]))
-            out += t[starts[c] : starts[c + 1]].tobytes()
+    constraints = _constraints_section(r1cs)
     labels = r1cs.wire_to_label
     if labels is None:
         labels = np.arange(r1cs.n_wires, dtype=np.uint64)
     sections = {
         R1csSection.HEADER: header,
-        R1csSection.CONSTRAINTS: bytes(out),
+        R1csSection.CONSTRAINTS: constraints,
         R1csSection.WIRE_TO_LABEL: np.asarray(labels, "<u8").tobytes(),
     }
     order = r1cs.custom.get("section_order", list(sections))
