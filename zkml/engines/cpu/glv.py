@@ -151,25 +151,30 @@ def _signed_128(x):
 
 
 @njit(**_JIT)
-def glv_split(scalars, index, k_out, neg_out, lo, hi):
-    """For j in [lo, hi): k = scalars[index[j]] mod r as k1 + lambda * k2 (mod r).
+def split_scalar(scalars, i):
+    """GLV halves of scalars[i] mod r: (|k1| lo, hi, k1 < 0, |k2| lo, hi, k2 < 0)."""
+    k = _reduce_r((scalars[i, 0], scalars[i, 1], scalars[i, 2], scalars[i, 3]))
+    c1lo, c1hi = _mul_high(k, _G1C)
+    c2lo, c2hi = _mul_high(k, _G2C)
+    k1 = _mul_add_mod(_mul_add_mod(k, c1lo, c1hi, _NA1), c2lo, c2hi, _NA2)
+    k2 = _mul_add_mod(_mul_add_mod((_U0, _U0, _U0, _U0), c1lo, c1hi, _NB1), c2lo, c2hi, _NB2)
+    a0, a1, n1 = _signed_128(k1)
+    b0, b1, n2 = _signed_128(k2)
+    return a0, a1, n1, b0, b1, n2
 
-    k_out[j, part] holds |k_part| as two limbs, neg_out[j, part] its sign (1: negative)."""
-    for j in range(lo, hi):
-        i = index[j]
-        k = _reduce_r((scalars[i, 0], scalars[i, 1], scalars[i, 2], scalars[i, 3]))
-        c1lo, c1hi = _mul_high(k, _G1C)
-        c2lo, c2hi = _mul_high(k, _G2C)
-        k1 = _mul_add_mod(_mul_add_mod(k, c1lo, c1hi, _NA1), c2lo, c2hi, _NA2)
-        k2 = _mul_add_mod(_mul_add_mod((_U0, _U0, _U0, _U0), c1lo, c1hi, _NB1), c2lo, c2hi, _NB2)
-        a0, a1, n1 = _signed_128(k1)
-        b0, b1, n2 = _signed_128(k2)
-        k_out[j, 0, 0] = a0
-        k_out[j, 0, 1] = a1
-        k_out[j, 1, 0] = b0
-        k_out[j, 1, 1] = b1
-        neg_out[j, 0] = n1
-        neg_out[j, 1] = n2
+
+@njit(**_JIT)
+def glv_split(scalars, k_out, neg_out, lo, hi):
+    """For i in [lo, hi): scalars[i] mod r as k1 + lambda * k2 (mod r); k_out[i, part] holds
+    |k_part| as two limbs, neg_out[i, part] its sign (1: negative)."""
+    for i in range(lo, hi):
+        a0, a1, n1, b0, b1, n2 = split_scalar(scalars, i)
+        k_out[i, 0, 0] = a0
+        k_out[i, 0, 1] = a1
+        k_out[i, 1, 0] = b0
+        k_out[i, 1, 1] = b1
+        neg_out[i, 0] = n1
+        neg_out[i, 1] = n2
 
 
 def split_reference(k: int) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from numba import njit
 from zkml.engines.cpu import threads
 from zkml.engines.cpu.curve import *  # noqa: F401,F403
 from zkml.engines.cpu.field import _JIT  # noqa: F401 (used by the generated code)
-from zkml.engines.cpu.glv import BETA_G1_MONT, BETA_G2_MONT, glv_split  # noqa: F401
+from zkml.engines.cpu.glv import BETA_G1_MONT, BETA_G2_MONT, split_scalar  # noqa: F401
 
 _JITS = dict(cache=True, nogil=True)
 
@@ -58,15 +58,42 @@ def signed_digits(scalars, c, digits, lo, hi):
 
 _TEMPLATE = '''
 @njit(**_JITS)
-def G_expand(bases, src, part, neg, out, lo, hi):
-    """out[j] = +-phi^part[j](bases[src[j]]) for j in [lo, hi), minus where neg[j]."""
-    for j in range(lo, hi):
-        x, y, _ = G_load_affine(bases, src[j])
-        if part[j]:
-            x = F_endo(x)
-        if neg[j]:
-            y = F_neg(y)
-        G_store_affine(out, j, x, y)
+def G_split(bases, scalars, halves, negs, count, lo, hi):
+    """GLV halves of scalars[i] for i in [lo, hi) and count[i], how many are non-zero (none
+    for an identity base)."""
+    for i in range(lo, hi):
+        a0, a1, n1, b0, b1, n2 = split_scalar(scalars, i)
+        _, _, inf = G_load_affine(bases, i)
+        halves[i, 0, 0] = a0
+        halves[i, 0, 1] = a1
+        halves[i, 1, 0] = b0
+        halves[i, 1, 1] = b1
+        negs[i, 0] = n1
+        negs[i, 1] = n2
+        if inf:
+            count[i] = 0
+        else:
+            count[i] = ((a0 | a1) != U0) + ((b0 | b1) != U0)
+
+
+@njit(**_JITS)
+def G_expand(bases, halves, negs, pos, pts, sc, lo, hi):
+    """From pos[i] on, for i in [lo, hi): the points +-P_i and +-phi(P_i) of the non-zero
+    halves (signs folded into the points) and the halves' magnitudes."""
+    for i in range(lo, hi):
+        if pos[i + 1] == pos[i]:
+            continue
+        x, y, _ = G_load_affine(bases, i)
+        j = pos[i]
+        for part in range(2):
+            if (halves[i, part, 0] | halves[i, part, 1]) == U0:
+                continue
+            xp = F_endo(x) if part else x
+            yp = F_neg(y) if negs[i, part] else y
+            G_store_affine(pts, j, xp, yp)
+            sc[j, 0] = halves[i, part, 0]
+            sc[j, 1] = halves[i, part, 1]
+            j += 1
 
 
 @njit(**_JIT)
@@ -213,8 +240,8 @@ _GROUPS = {
     "g2": ((3, 2, 4), (2, 2, 4), 3.0),
 }
 _KERNELS = {
-    "g1": (g1_expand, g1_msm_windows, g1_combine_windows),  # noqa: F821 (generated above)
-    "g2": (g2_expand, g2_msm_windows, g2_combine_windows),  # noqa: F821
+    "g1": (g1_split, g1_expand, g1_msm_windows, g1_combine_windows),  # noqa: F821 (generated)
+    "g2": (g2_split, g2_expand, g2_msm_windows, g2_combine_windows),  # noqa: F821
 }
 _MIN_CHUNK = 2048
 
@@ -248,26 +275,20 @@ def _prepare(group: str, bases: np.ndarray, scalars: np.ndarray) -> _Job | None:
         return None
     bases = np.ascontiguousarray(bases, np.uint64)
     scalars = np.ascontiguousarray(scalars, np.uint64)
-    live = scalars.any(axis=1) & bases.reshape(len(bases), -1).any(axis=1)
-    index = np.flatnonzero(live).astype(np.int64)
-    n = len(index)
-    if n == 0:
-        return None
+    n = len(bases)
+    split, expand = _KERNELS[group][:2]
     halves = np.empty((n, 2, 2), np.uint64)
-    negs = np.empty((n, 2), np.uint8)
-    threads.run_ranges(glv_split, n, scalars, index, halves, negs, min_chunk=_MIN_CHUNK)
-    keep = halves.any(axis=2)  # (n, 2): which halves are non-zero
-    sel, part = np.nonzero(keep)  # row-major: a point's halves stay next to each other
-    if len(sel) == 0:  # every scalar was a multiple of r
+    negs = np.empty((n, 2), np.bool_)
+    count = np.empty(n, np.int64)
+    threads.run_ranges(split, n, bases, scalars, halves, negs, count, min_chunk=_MIN_CHUNK)
+    pos = np.zeros(n + 1, np.int64)
+    np.cumsum(count, out=pos[1:])
+    m = int(pos[-1])
+    if m == 0:  # no term: zero scalars (or multiples of r), identity bases
         return None
-    sc = np.ascontiguousarray(halves[sel, part])
-    src = np.ascontiguousarray(index[sel])
-    neg = np.ascontiguousarray(negs[sel, part])
-    part = np.ascontiguousarray(part.astype(np.uint8))
-    m = len(sel)
-    expand = _KERNELS[group][0]
     pts = np.empty((m,) + _GROUPS[group][1], np.uint64)
-    threads.run_ranges(expand, m, bases, src, part, neg, pts, min_chunk=_MIN_CHUNK)
+    sc = np.empty((m, 2), np.uint64)
+    threads.run_ranges(expand, n, bases, halves, negs, pos, pts, sc, min_chunk=_MIN_CHUNK)
     top = int(sc[:, 1].max())
     bits = 64 + top.bit_length() if top else int(sc[:, 0].max()).bit_length()
     c = window_bits(m, bits)
@@ -295,7 +316,7 @@ def _run_windows(jobs: list[_Job]) -> None:
             if unit is None:
                 return
             _, job, w = unit
-            _KERNELS[job.group][1](job.pts, job.digits, job.c, job.out, w, w + 1)
+            _KERNELS[job.group][2](job.pts, job.digits, job.c, job.out, w, w + 1)
 
     n = min(threads.n_threads(), len(units))
     threads.run_tasks([worker] * max(n, 1))
@@ -305,7 +326,7 @@ def _finish(group: str, job: _Job | None) -> np.ndarray:
     jac_shape, affine_shape, _ = _GROUPS[group]
     if job is None:
         return np.zeros(affine_shape, np.uint64)
-    x, y = _KERNELS[group][2](job.out, job.c)
+    x, y = _KERNELS[group][3](job.out, job.c)
     return np.array([x, y], dtype=np.uint64)
 
 
