@@ -146,3 +146,95 @@ def test_batch_operations(name, rng):
     for col in range(4):
         s = sum(v * ks[r] for r, c, v in zip(rows, cols, vals) if c == col) % R
         assert g["from_arr"](out[col]) == g["from_py"](bn.multiply(g["gen"], s))
+
+
+# --- GLV: the endomorphism, the scalar split, and MSMs through both -------------------------
+
+from zkml.engines.cpu import glv  # noqa: E402
+from zkml.engines.cpu.msm import msm_many  # noqa: E402
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_glv_endomorphism_is_lambda(name, rng):
+    """lambda * P == (beta * x, y) on the group, and not with the other cube root."""
+    g = GROUPS[name]
+    beta = glv.BETA_G1 if name == "g1" else glv.BETA_G2
+    other = beta * beta % B.Q
+    for p in g["rand"](3, rng):
+        x, y = p
+        lp = g["from_py"](bn.multiply(g["to_py"](p), glv.LAMBDA))
+        if name == "g1":
+            assert lp == (beta * x % B.Q, y)
+            assert lp != (other * x % B.Q, y)
+        else:
+            assert lp == (tuple(beta * c % B.Q for c in x), y)
+            assert lp != (tuple(other * c % B.Q for c in x), y)
+
+
+GLV_EDGES = [0, 1, 2, 3, R - 1, R - 2, glv.LAMBDA, R - glv.LAMBDA, 2**127, 2**128 - 1, 2**128,
+             2**128 + 1, R, R + 7, 2**256 - 1]
+
+
+def test_glv_split_property(rng):
+    """k == k1 + lambda * k2 (mod r) with |k1|, |k2| < 2^128 for edge and random k, also for
+    unreduced k >= r; a changed half breaks the equation (negative twin)."""
+    ks = GLV_EDGES + [rng.randrange(R) for _ in range(3000)] + [rng.randrange(2**256) for _ in range(200)]
+    limbs = B.ints_to_limbs(ks)
+    halves = np.zeros((len(ks), 2, 2), np.uint64)
+    negs = np.zeros((len(ks), 2), np.bool_)
+    glv.glv_split(limbs, halves, negs, 0, len(ks))
+    for j, k in enumerate(ks):
+        k1, k2 = ((-1 if negs[j, p] else 1) * (int(halves[j, p, 0]) | int(halves[j, p, 1]) << 64)
+                  for p in range(2))
+        assert (k1 + glv.LAMBDA * k2 - k) % R == 0, k
+        assert abs(k1) < 2**128 and abs(k2) < 2**128, k
+        assert (k1, k2) == glv.split_reference(k)
+        assert ((k1 + 1) + glv.LAMBDA * k2 - k) % R != 0
+        assert (k1 + glv.LAMBDA * (k2 + 1) - k) % R != 0
+    # small scalars keep a single half: an ML witness of 0/1/small values does no extra work
+    assert all(glv.split_reference(k) == (k, 0) for k in (0, 1, 2, 3, 2**64, 2**120))
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_msm_glv_edges_and_negative_twin(name, rng):
+    g = GROUPS[name]
+    n = len(GLV_EDGES)
+    pts = g["rand"](n, rng)
+    arr = np.stack([g["to_arr"](p) for p in pts])
+    ks = list(GLV_EDGES)
+    got = g["from_arr"](g["msm"](arr, B.ints_to_limbs(ks)))
+    assert got == naive(g, pts, ks)
+    for j in (1, 4, n - 1):  # a changed scalar gives a different sum
+        ks2 = list(ks)
+        ks2[j] = (ks2[j] + 1) % 2**256
+        assert g["from_arr"](g["msm"](arr, B.ints_to_limbs(ks2))) != got
+
+
+def test_msm_ml_like_witness(rng):
+    """Mostly 0, 1 and small values with a few full-size ones, as ML witnesses are."""
+    g = GROUPS["g1"]
+    n = 300
+    pts = g["rand"](40, rng)
+    pts = [pts[rng.randrange(40)] for _ in range(n)]  # repeated points
+    ks = [rng.choice([0, 0, 1, 1, 1, 2, rng.randrange(256), rng.randrange(2**20), rng.randrange(R)])
+          for _ in range(n)]
+    arr = np.stack([g["to_arr"](p) for p in pts])
+    assert g["from_arr"](msm_g1(arr, B.ints_to_limbs(ks))) == naive(g, pts, ks)
+    ones = [1] * n
+    assert g["from_arr"](msm_g1(arr, B.ints_to_limbs(ones))) == naive(g, pts, ones)
+
+
+def test_msm_many_matches_single_calls(rng):
+    p1 = np.stack([B.g1_to_array(p) for p in random_g1_points(30, rng)])
+    p2 = np.stack([B.g2_to_array(p) for p in random_g2_points(12, rng)])
+    s1 = B.ints_to_limbs([rng.randrange(R) for _ in range(30)])
+    s2 = B.ints_to_limbs([rng.randrange(R) for _ in range(12)])
+    zero = np.zeros((5, 4), np.uint64)
+    jobs = [("g1", p1, s1), ("g2", p2, s2), ("g1", p1[:5], zero), ("g2", p2[:0], s2[:0]),
+            ("g1", p1[3:], s1[3:])]
+    got = msm_many(jobs)
+    for (grp, b, s), out in zip(jobs, got):
+        single = (msm_g1 if grp == "g1" else msm_g2)(b, s)
+        assert np.array_equal(out, single)
+    assert not got[2].any() and not got[3].any()
+    assert not np.array_equal(got[0], got[4])

@@ -14,7 +14,7 @@ import numpy as np
 
 from zkml.crypto.bn254 import R, g1_from_array, g2_from_array, ints_to_limbs, root_of_unity
 from zkml.engines.cpu import threads
-from zkml.engines.cpu.msm import msm_g1, msm_g2
+from zkml.engines.cpu.msm import msm_g1, msm_g2, msm_many
 from zkml.engines.cpu.native import kernels
 from zkml.engines.cpu.ntt import intt, ntt, scale_by_powers
 from zkml.groth16.data_structures import Proof, ProvingKey
@@ -62,11 +62,10 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, r: int | None = None,
     s = secrets.randbelow(R) if s is None else s % R
 
     h = h_evaluations(pk, witness)
-    a = msm_g1(pk.a, witness)
-    b1 = msm_g1(pk.b1, witness)
-    b2 = msm_g2(pk.b2, witness)
-    c = msm_g1(pk.c, witness[pk.n_public + 1:])
-    hh = msm_g1(pk.h, h)
+    # one call, so the G2 MSM's windows run on one core while G1 windows fill the other
+    a, b1, b2, c, hh = msm_many([("g1", pk.a, witness), ("g1", pk.b1, witness),
+                                 ("g2", pk.b2, witness),
+                                 ("g1", pk.c, witness[pk.n_public + 1:]), ("g1", pk.h, h)])
 
     one = 1
     pi_a = msm_g1(_points(pk.alpha1, a, pk.delta1), ints_to_limbs([one, one, r]))
