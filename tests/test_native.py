@@ -87,3 +87,17 @@ def test_commands_import_only_what_they_use(proved, command):
     res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300)
     loaded = [ln for ln in res.stdout.splitlines() if ln.startswith("LOADED")]
     assert loaded == ["LOADED [] " + str(command == "prove")], res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_a_read_only_cache_folder_builds_into_a_temporary_one(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    ro = tmp_path / "file" / "native"  # unwritable even for root, which ignores file modes
+    code = "from zkml.engines.cpu.native import kernels; print('NATIVE', kernels().native)"
+    env = {**__import__("os").environ, "ZKML_NATIVE_DIR": str(ro)}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert res.stdout.strip() == "NATIVE True"
+    notes = [ln for ln in res.stderr.splitlines() if ln.startswith("note:")]
+    assert len(notes) == 1 and str(ro) in notes[0] and "for this process only" in notes[0], res.stderr
+    assert (tmp_path / "file").read_text() == "not a folder"
