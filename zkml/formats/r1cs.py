@@ -38,34 +38,18 @@ def read_r1cs(path) -> R1CS:
     if len(h.buf) != h.pos:
         raise FormatError(f"{p}: header section has {len(h.buf) - h.pos} bytes more than its fields")
 
-    buf = f.section(R1csSection.CONSTRAINTS, "constraints")
-    raw = bytes(buf)
-    rows: list[list[np.ndarray]] = [[], [], []]
-    terms: list[list[np.ndarray]] = [[], [], []]
-    pos = 0
-    try:
-        for c in range(n_constraints):
-            for m in range(3):
-                (k,) = struct.unpack_from("<I", raw, pos)
-                pos += 4
-                if k:
-                    block = np.frombuffer(raw, dtype=_TERM, count=k, offset=pos)
-                    pos += 36 * k
-                    terms[m].append(block)
-                    rows[m].append(np.full(k, c, np.uint32))
-    except (struct.error, ValueError):
-        raise FormatError(f"{p}: constraints section is truncated (in constraint {c})") from None
-    if pos != len(raw):
-        raise FormatError(f"{p}: constraints section has {len(raw) - pos} bytes left over")
+    from zkml.formats.r1cs_scan import scan_constraints  # numba: once the header is sound
+
+    raw = f.section(R1csSection.CONSTRAINTS, "constraints")
+    terms, end = scan_constraints(raw, n_constraints)
+    if terms is None:
+        raise FormatError(f"{p}: constraints section is truncated (in constraint {-1 - end})")
+    if end != len(raw):
+        raise FormatError(f"{p}: constraints section has {len(raw) - end} bytes left over")
 
     mats = []
-    for m, name in enumerate("ABC"):
-        if terms[m]:
-            t = np.concatenate(terms[m])
-            mat = SparseMatrix(np.concatenate(rows[m]), t["wire"].astype(np.uint32),
-                               np.ascontiguousarray(t["coef"], dtype=np.uint64))
-        else:
-            mat = SparseMatrix.empty()
+    for (rows, wires, coefs), name in zip(terms, "ABC"):
+        mat = SparseMatrix(rows, wires, coefs) if len(rows) else SparseMatrix.empty()
         if mat.nnz and int(mat.cols.max()) >= n_wires:
             t = int(np.argmax(mat.cols >= n_wires))
             raise FormatError(f"{p}: constraint {int(mat.rows[t])}, matrix {name} names wire "
