@@ -57,18 +57,51 @@ def G_to_affine_range(jac, out, lo, hi):
 
 @njit(**_KERNEL)
 def G_fixed_base_table_range(base, bits, table, lo, hi):
-    """table[w * 2^bits + j] = j * 2^(bits w) * base, Jacobian, for the windows w in [lo, hi)."""
+    """table[w * 2^bits + j] = j * 2^(bits w) * base, affine (zero = identity), for the windows
+    w in [lo, hi). Entries [2^k, 2^(k+1)) are entries [0, 2^k) plus 2^k times the window's
+    point: independent affine additions, sharing one inversion per CHUNK."""
     x, y, _ = G_load_affine(base, 0)
     size = 1 << bits
+    prefix = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    p = (x, y, F_ONE)
+    for _ in range(bits * lo):
+        p = G_dbl(p)
     for w in range(lo, hi):
-        p = (x, y, F_ONE)
-        for _ in range(bits * w):
+        t0 = w * size
+        G_store_affine(table, t0, F_ZERO, F_ZERO)
+        qx, qy = G_to_affine(p)
+        G_store_affine(table, t0 + 1, qx, qy)
+        for k in range(1, bits):
+            top = 1 << k
+            hx, hy, _ = G_load_affine(table, t0 + (top >> 1))
+            qx, qy = G_to_affine(G_dbl((hx, hy, F_ONE)))
+            G_store_affine(table, t0 + top, qx, qy)
+            for cs in range(1, top, CHUNK):
+                ce = min(top, cs + CHUNK)
+                acc = F_ONE
+                clash = False
+                for j in range(cs, ce):
+                    jx, _, _ = G_load_affine(table, t0 + j)
+                    dx = F_sub(jx, qx)
+                    clash = clash or F_is_zero(dx)
+                    F_store(prefix, j - cs, acc)
+                    acc = F_mul(acc, dx)
+                if clash:  # j P = +-2^k P: only for a base of small order; exact, slowly
+                    for j in range(cs, ce):
+                        jx, jy, _ = G_load_affine(table, t0 + j)
+                        sx, sy = G_to_affine(G_add_mixed((qx, qy, F_ONE), jx, jy))
+                        G_store_affine(table, t0 + top + j, sx, sy)
+                    continue
+                inv = F_inv(acc)
+                for j in range(ce - 1, cs - 1, -1):
+                    jx, jy, _ = G_load_affine(table, t0 + j)
+                    dx = F_sub(jx, qx)
+                    lam = F_mul(F_mul(inv, F_load(prefix, j - cs)), F_sub(jy, qy))
+                    inv = F_mul(inv, dx)
+                    x3 = F_sub(F_sub(F_sqr(lam), jx), qx)
+                    G_store_affine(table, t0 + top + j, x3, F_sub(F_mul(lam, F_sub(jx, x3)), jy))
+        for _ in range(bits):
             p = G_dbl(p)
-        px, py = G_to_affine(p)
-        acc = G_INF
-        for j in range(size):
-            G_store_jac(table, w * size + j, acc)
-            acc = G_add_mixed(acc, px, py)
 
 
 @njit(**_KERNEL)
@@ -82,7 +115,9 @@ def G_fixed_base_mul_range(table, bits, scalars, out, lo, hi):
     ay = np.empty((CHUNK,) + FSHAPE, np.uint64)
     prefix = np.empty((CHUNK,) + FSHAPE, np.uint64)
     live = np.zeros(CHUNK, np.bool_)
-    pending = np.empty(CHUNK, np.int64)  # table row to add in this window, or -1
+    bx = np.empty((CHUNK,) + FSHAPE, np.uint64)  # this window's table point per lane
+    by = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    pending = np.empty(CHUNK, np.int64)  # 1: an addition to do in this window, -1: none
     for start in range(lo, hi, CHUNK):
         m = min(CHUNK, hi - start)
         live[:] = False
@@ -91,18 +126,28 @@ def G_fixed_base_mul_range(table, bits, scalars, out, lo, hi):
             limb = bit >> 6
             shift = np.uint64(bit & 63)
             spill = (bit & 63) + bits > 64 and limb < 3
-            acc = F_ONE
-            any_pending = False
+            # digits and their table points first: independent reads that the memory system
+            # overlaps, copied next to the accumulators for the additions below
             for j in range(m):
                 d = scalars[start + j, limb] >> shift
                 if spill:
                     d |= scalars[start + j, limb + 1] << (np.uint64(64) - shift)
                 d &= mask
-                pending[j] = -1
                 if d == 0:
+                    pending[j] = -1
                     continue
-                t = w * size + np.int64(d)
-                tx, ty, _ = G_load_affine(table, t)
+                tx, ty, _ = G_load_affine(table, w * size + np.int64(d))
+                F_store(bx, j, tx)
+                F_store(by, j, ty)
+                pending[j] = 1
+            acc = F_ONE
+            any_pending = False
+            for j in range(m):
+                if pending[j] < 0:
+                    continue
+                pending[j] = -1
+                tx = F_load(bx, j)
+                ty = F_load(by, j)
                 if not live[j]:
                     F_store(ax, j, tx)
                     F_store(ay, j, ty)
@@ -121,16 +166,16 @@ def G_fixed_base_mul_range(table, bits, scalars, out, lo, hi):
                     continue
                 F_store(prefix, j, acc)
                 acc = F_mul(acc, dx)
-                pending[j] = t
+                pending[j] = 1
                 any_pending = True
             if not any_pending:
                 continue
             inv = F_inv(acc)
             for j in range(m - 1, -1, -1):
-                t = pending[j]
-                if t < 0:
+                if pending[j] < 0:
                     continue
-                tx, ty, _ = G_load_affine(table, t)
+                tx = F_load(bx, j)
+                ty = F_load(by, j)
                 x1 = F_load(ax, j)
                 y1 = F_load(ay, j)
                 dx = F_sub(tx, x1)
@@ -211,14 +256,13 @@ def window_bits(n: int) -> int:
 
 def fixed_base_table(group: str, base: np.ndarray, bits: int) -> np.ndarray:
     """Affine table[w * 2^bits + j] = j * 2^(bits w) * base for the ceil(256 / bits) windows."""
-    jac_shape, aff_shape = _SHAPES[group]
+    _, aff_shape = _SHAPES[group]
     n_windows = -(-256 // bits)
     base = np.ascontiguousarray(np.asarray(base, np.uint64).reshape((1,) + aff_shape))
-    if not base.any():
-        return np.zeros((n_windows << bits,) + aff_shape, np.uint64)
-    table = np.empty((n_windows << bits,) + jac_shape, np.uint64)
-    threads.run_ranges(_kernel(group, "fixed_base_table"), n_windows, base, bits, table)
-    return to_affine(group, table)
+    table = np.zeros((n_windows << bits,) + aff_shape, np.uint64)
+    if base.any():
+        threads.run_ranges(_kernel(group, "fixed_base_table"), n_windows, base, bits, table)
+    return table
 
 
 def fixed_base_mul(group: str, base: np.ndarray, scalars: np.ndarray) -> np.ndarray:
