@@ -166,7 +166,8 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
     n_vars, n_pub = r1cs.n_wires, r1cs.n_public
     delta_inv = pow(delta, -1, R)
 
-    step(f"QAP at tau: domain 2^{n.bit_length() - 1}, {r1cs.a.nnz + r1cs.b.nnz + r1cs.c.nnz:,} coefficients")
+    step(f"QAP polynomials at tau: domain 2^{n.bit_length() - 1}, "
+         f"{r1cs.a.nnz + r1cs.b.nnz + r1cs.c.nnz:,} coefficients")
     terms = qap_coefficients(r1cs)
     u, v, w = qap_at(r1cs, lagrange_limbs(tau, n, mont=True), terms)
     k = np.empty_like(u)
@@ -223,7 +224,7 @@ def circuit_hash(r1cs: R1CS) -> bytes:
     return h.digest()
 
 
-def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau") -> ProvingKey:
+def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau", progress=None) -> ProvingKey:
     """Circuit keys from a prepared ``.ptau`` (Lagrange sections 12-15), as ``snarkjs zkey new``.
 
     Gamma and delta are 1 (the generators): the key is not usable until a contribution is
@@ -236,8 +237,10 @@ def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau") -> ProvingKey:
             f"{source}: circuit needs powers of tau of 2^{log_n + 1} (domain 2^{log_n}, doubled "
             f"for H), the file has 2^{ptau.power}; use a larger .ptau"
         )
+    step = progress or (lambda _msg: None)
     n_vars, n_pub = r1cs.n_wires, r1cs.n_public
     (ar, ac, a_vals), (br, bc, b_vals), (cr, cc, c_vals) = qap_coefficients(r1cs)
+    step(f"G1 and G2 points from the Lagrange points of {source}")
     lag_g1 = ptau.lagrange_g1(n)
 
     a_pts = batch.sparse_combine("g1", lag_g1, ar, ac, a_vals, n_vars)
