@@ -265,16 +265,17 @@ def fixed_base_table(group: str, base: np.ndarray, bits: int) -> np.ndarray:
     return table
 
 
-def fixed_base_mul(group: str, base: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+def fixed_base_mul(group: str, base: np.ndarray, scalars: np.ndarray, bits: int | None = None) -> np.ndarray:
     """scalars[i] * base for every i, affine (n, ...) arrays; scalars (n, 4) uint64 limbs,
-    standard form (any value below 2^256 gives the exact product)."""
+    standard form (any value below 2^256 gives the exact product). ``bits`` overrides the
+    window width (tests)."""
     _, aff_shape = _SHAPES[group]
     scalars = np.ascontiguousarray(scalars, np.uint64).reshape(-1, 4)
     n = len(scalars)
     out = np.empty((n,) + aff_shape, np.uint64)
     if not n:
         return out
-    bits = window_bits(n)
+    bits = bits or window_bits(n)
     table = fixed_base_table(group, base, bits)
     threads.run_ranges(_kernel(group, "fixed_base_mul"), n, table, bits, scalars, out,
                        min_chunk=_CHUNK)
