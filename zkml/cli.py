@@ -121,6 +121,12 @@ def step(message: str):
         yield
 
 
+def _stage_line(started: float):
+    """A progress callback for long commands: one stderr line per stage, with the time so far."""
+    return lambda message: err.print(f"  {time.perf_counter() - started:6.1f} s  {escape(message)}",
+                                     highlight=False, soft_wrap=True)
+
+
 def _summary(started: float, outputs: list[Path]) -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sizes = ", ".join(f"{p.name} {_size(p)}" for p in outputs if p.exists())
@@ -206,7 +212,7 @@ def setup_cmd(r1cs_file: Path, zkey_file: Path, ptau: Path | None, dev: bool) ->
     if dev:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
         with step("Computing keys from a development tau"):
-            pk = setup.setup_from_secrets(r1cs, setup.DevTau.random())
+            pk = setup.setup_from_secrets(r1cs, setup.DevTau.random(), progress=_stage_line(t0))
     else:
         from zkml.formats.ptau import read_ptau
         from zkml.groth16.contribute import contribute
@@ -393,11 +399,13 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
     from zkml.formats.zkey import write_zkey
     from zkml.groth16 import setup
 
+    _stage_line(t0)(f"reading {store.R1CS_FILE}")
     r1cs = read_r1cs(store.check_file(bundle, manifest, store.R1CS_FILE))
     if not ptau:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
     with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
-        pk = store.make_keys(r1cs, ptau)
+        pk = store.make_keys(r1cs, ptau, progress=_stage_line(t0))
+    _stage_line(t0)(f"writing {store.ZKEY_FILE} and {store.VK_FILE}")
     with OutputSet() as outs:  # the keys and the manifest that lists them land together
         staged = {store.ZKEY_FILE: outs.stage(bundle / store.ZKEY_FILE)}
         write_zkey(staged[store.ZKEY_FILE], pk)

@@ -218,14 +218,18 @@ def load_graph(bundle: Path, manifest: dict):
     return load_for_compile(check_file(bundle, manifest, MODEL_FILE))
 
 
-def make_keys(r1cs, ptau: Path | None):
+def make_keys(r1cs, ptau: Path | None, progress=None):
     """Groth16 keys for a circuit: from a ceremony's .ptau plus one contribution, or (ptau None)
-    from a development tau, which is insecure and meant for tests and demos."""
+    from a development tau, which is insecure and meant for tests and demos. ``progress``
+    (a callable taking one line) hears of each stage as it starts."""
     from zkml.groth16 import setup
 
     if ptau:
         from zkml.formats.ptau import read_ptau
         from zkml.groth16.contribute import contribute
 
-        return contribute(setup.setup_from_ptau(r1cs, read_ptau(ptau), str(ptau)), name="zkml setup")
-    return setup.setup_from_secrets(r1cs, setup.DevTau.random())
+        pk = setup.setup_from_ptau(r1cs, read_ptau(ptau), str(ptau), progress=progress)
+        if progress:
+            progress("applying the first contribution")
+        return contribute(pk, name="zkml setup")
+    return setup.setup_from_secrets(r1cs, setup.DevTau.random(), progress=progress)

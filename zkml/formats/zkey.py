@@ -189,22 +189,32 @@ def _g2(p) -> bytes:
     return g2_to_array(p).astype("<u8").tobytes()
 
 
-def _arr(a: np.ndarray) -> bytes:
-    return np.ascontiguousarray(a, dtype="<u8").tobytes()
+def _arr(a: np.ndarray) -> memoryview:
+    """The bytes of a point or limb array, without a copy when it is already little-endian."""
+    return memoryview(np.ascontiguousarray(a, dtype="<u8")).cast("B")
+
+
+def _coefficients(pk: ProvingKey) -> memoryview:
+    """Section 4 (u32 count, then the records) built in one buffer."""
+    n = len(pk.coef_matrix)
+    buf = np.empty(4 + n * _COEF.itemsize, np.uint8)
+    buf[:4] = np.frombuffer(struct.pack("<I", n), np.uint8)
+    coefs = buf[4:].view(_COEF)
+    coefs["matrix"] = pk.coef_matrix
+    coefs["constraint"] = pk.coef_constraint
+    coefs["signal"] = pk.coef_signal
+    from zkml.formats.zkey_coefficients import scale_all
+
+    scale_all(pk.coef_value, True, out=coefs["value"])
+    return memoryview(buf)
 
 
 def write_zkey(path, pk: ProvingKey) -> None:
     header = (
         struct.pack("<I", 32) + le(Q) + struct.pack("<I", 32) + le(R)
         + struct.pack("<III", pk.n_vars, pk.n_public, pk.domain_size)
-        + _arr(pk.alpha1) + _arr(pk.beta1) + _arr(pk.beta2) + _arr(pk.gamma2)
-        + _arr(pk.delta1) + _arr(pk.delta2)
+        + b"".join(_arr(a) for a in (pk.alpha1, pk.beta1, pk.beta2, pk.gamma2, pk.delta1, pk.delta2))
     )
-    coefs = np.empty(len(pk.coef_matrix), dtype=_COEF)
-    coefs["matrix"] = pk.coef_matrix
-    coefs["constraint"] = pk.coef_constraint
-    coefs["signal"] = pk.coef_signal
-    coefs["value"] = _scale_all(pk.coef_value, True)
     contrib = bytearray(pk.csh) + struct.pack("<I", len(pk.contributions))
     for c in pk.contributions:
         params = _encode_params(c)
@@ -214,7 +224,7 @@ def write_zkey(path, pk: ProvingKey) -> None:
         (ZkeySection.PROTOCOL, struct.pack("<I", GROTH16)),
         (ZkeySection.GROTH16_HEADER, header),
         (ZkeySection.IC, _arr(pk.ic)),
-        (ZkeySection.COEFFICIENTS, struct.pack("<I", len(coefs)) + coefs.tobytes()),
+        (ZkeySection.COEFFICIENTS, _coefficients(pk)),
         (ZkeySection.POINTS_A, _arr(pk.a)),
         (ZkeySection.POINTS_B1, _arr(pk.b1)),
         (ZkeySection.POINTS_B2, _arr(pk.b2)),

@@ -56,20 +56,22 @@ def domain_size(r1cs: R1CS) -> int:
 
 
 def qap_coefficients(r1cs: R1CS):
-    """A (with the public-input rows), B and C as (rows, cols, values) with values as ints.
+    """A (with the public-input rows), B and C as (rows, cols, values), values (nnz, 4) limbs.
 
     The order matches snarkjs's zkey section 4: A then B terms constraint by constraint, then
     the public rows.
     """
     n_pub = r1cs.n_public
+    ones = np.zeros((n_pub + 1, 4), np.uint64)
+    ones[:, 0] = 1
     a_rows = np.concatenate([r1cs.a.rows, r1cs.n_constraints + np.arange(n_pub + 1, dtype=np.uint32)])
     a_cols = np.concatenate([r1cs.a.cols, np.arange(n_pub + 1, dtype=np.uint32)])
-    a_vals = r1cs.a.value_ints() + [1] * (n_pub + 1)
-    return (
-        (a_rows, a_cols, a_vals),
-        (r1cs.b.rows, r1cs.b.cols, r1cs.b.value_ints()),
-        (r1cs.c.rows, r1cs.c.cols, r1cs.c.value_ints()),
-    )
+    a_vals = np.concatenate([np.asarray(r1cs.a.values, np.uint64).reshape(-1, 4), ones])
+    return tuple(
+        (np.ascontiguousarray(rows, np.uint32), np.ascontiguousarray(cols, np.uint32),
+         np.ascontiguousarray(np.asarray(vals, np.uint64).reshape(-1, 4)))
+        for rows, cols, vals in ((a_rows, a_cols, a_vals), (r1cs.b.rows, r1cs.b.cols, r1cs.b.values),
+                                 (r1cs.c.rows, r1cs.c.cols, r1cs.c.values)))
 
 
 def _batch_inverse(values: list[int]) -> list[int]:
@@ -87,7 +89,9 @@ def _batch_inverse(values: list[int]) -> list[int]:
 
 
 def lagrange_at(tau: int, n: int) -> list[int]:
-    """L_i(tau) for the Lagrange basis on the n-th roots of unity: w^i (tau^n - 1) / (n (tau - w^i))."""
+    """L_i(tau) for the Lagrange basis on the n-th roots of unity: w^i (tau^n - 1) / (n (tau - w^i)).
+
+    The readable reference (Python ints); setup uses the compiled ``lagrange_limbs``."""
     w = root_of_unity(n)
     roots = [1] * n
     for i in range(1, n):
@@ -97,19 +101,47 @@ def lagrange_at(tau: int, n: int) -> list[int]:
     return [x * z % R * d % R for x, d in zip(roots, inv)]
 
 
-def _accumulate(n_out: int, rows, cols, vals, basis: list[int]) -> list[int]:
-    out = [0] * n_out
-    for row, col, v in zip(rows.tolist(), cols.tolist(), vals):
-        out[col] += v * basis[row]
-    return [x % R for x in out]
+def _limbs(values: list[int], mont: bool) -> np.ndarray:
+    return ints_to_limbs([(v << 256) % R if mont else v % R for v in values])
 
 
-def _g1(scalars: list[int]) -> np.ndarray:
-    return batch.fixed_base_mul("g1", g1_to_array(G1_GENERATOR), ints_to_limbs(scalars))
+def _scaled_inverses(tau: int, coset: int, n: int, c: int, mont: bool) -> np.ndarray:
+    """c x_i / (tau - x_i) at x_i = coset w^i for the n-th roots of unity w^i, (n, 4) limbs in
+    Montgomery or standard form, compiled; zero where tau = x_i (never met for a random tau)."""
+    from zkml.engines.cpu import qap_eval, threads
+
+    consts = np.concatenate([_limbs([tau, coset, root_of_unity(n)], True), _limbs([c], mont)])
+    out = np.empty((n, 4), np.uint64)
+    threads.run_ranges(qap_eval.lagrange_range, n, consts, out, min_chunk=1 << 12)
+    return out
 
 
-def _g2(scalars: list[int]) -> np.ndarray:
-    return batch.fixed_base_mul("g2", g2_to_array(G2_GENERATOR), ints_to_limbs(scalars))
+def lagrange_limbs(tau: int, n: int, mont: bool = False) -> np.ndarray:
+    """``lagrange_at`` compiled, as (n, 4) limbs (Montgomery form if ``mont``)."""
+    return _scaled_inverses(tau, 1, n, (pow(tau, n, R) - 1) * pow(n, -1, R) % R, mont)
+
+
+def h_scalars(tau: int, n: int, delta_inv: int) -> np.ndarray:
+    """L^{2n}_{2i+1}(tau) / delta for i < n, standard-form limbs: the odd points x = g w^i
+    (g a primitive 2n-th root of unity) of the 2n-domain Lagrange basis, as snarkjs's H."""
+    c = (pow(tau, 2 * n, R) - 1) * pow(2 * n, -1, R) * delta_inv % R
+    return _scaled_inverses(tau, root_of_unity(2 * n), n, c, False)
+
+
+def qap_at(r1cs: R1CS, basis: np.ndarray, terms=None) -> list[np.ndarray]:
+    """u_i(tau), v_i(tau), w_i(tau) for every signal i, standard-form (n_wires, 4) limbs, from
+    the Lagrange basis at tau in Montgomery form."""
+    from zkml.engines.cpu import qap_eval, threads
+
+    terms = terms or qap_coefficients(r1cs)
+    outs = [np.zeros((r1cs.n_wires, 4), np.uint64) for _ in terms]
+
+    def task(t, out):
+        rows, cols, vals = t
+        return lambda: qap_eval.accumulate_range(rows, cols, vals, basis, out, 0, len(rows))
+
+    threads.run_tasks([task(t, o) for t, o in zip(terms, outs)])
+    return outs
 
 
 def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
@@ -117,8 +149,10 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
     """Circuit keys from known phase-1 secrets (development tau), with a first contribution.
 
     Knowing delta here, the contribution is folded into the scalars rather than applied to the
-    points afterwards, and recorded like any other contribution.
+    points afterwards, and recorded like any other contribution. ``progress(message)`` is
+    called as each stage starts.
     """
+    from zkml.engines.cpu import qap_eval, threads
     from zkml.groth16.contribute import record, secret_from_entropy
 
     delta = secret_from_entropy() if delta is None else delta
@@ -127,32 +161,33 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
         raise ZkmlError(f"circuit needs a domain of 2^{n.bit_length() - 1}; the maximum is 2^27")
     step = progress or (lambda _msg: None)
     tau, alpha, beta = dev.tau, dev.alpha, dev.beta
+    if pow(tau, 2 * n, R) == 1:
+        raise ZkmlError("the development tau is a root of unity of the domain; run setup again")
     n_vars, n_pub = r1cs.n_wires, r1cs.n_public
-
-    step("Lagrange basis")
-    lag = lagrange_at(tau, n)
-    (ar, ac, av), (br, bc, bv), (cr, cc, cv) = qap_coefficients(r1cs)
-    u = _accumulate(n_vars, ar, ac, av, lag)
-    v = _accumulate(n_vars, br, bc, bv, lag)
-    w = _accumulate(n_vars, cr, cc, cv, lag)
-    k = [(beta * ui + alpha * vi + wi) % R for ui, vi, wi in zip(u, v, w)]
     delta_inv = pow(delta, -1, R)
 
-    # H_i = L^{2n}_{2i+1}(tau) / delta: odd points of the 2n-domain Lagrange basis (snarkjs).
-    lag2 = lagrange_at(tau, 2 * n)
-    h = [lag2[2 * i + 1] * delta_inv % R for i in range(n)]
+    step(f"QAP polynomials at tau: domain 2^{n.bit_length() - 1}, "
+         f"{r1cs.a.nnz + r1cs.b.nnz + r1cs.c.nnz:,} coefficients")
+    terms = qap_coefficients(r1cs)
+    u, v, w = qap_at(r1cs, lagrange_limbs(tau, n, mont=True), terms)
+    k = np.empty_like(u)
+    threads.run_ranges(qap_eval.combine_range, n_vars, u, v, w, _limbs([beta, alpha, delta_inv], True),
+                       n_pub + 1, k, min_chunk=1 << 12)
+    del w
+    h = h_scalars(tau, n, delta_inv)
 
-    step("G1 points")
-    a_pts = _g1(u)
-    b1_pts = _g1(v)
-    ic_c = _g1(k[: n_pub + 1] + [x * delta_inv % R for x in k[n_pub + 1:]])
-    h_pts = _g1(h)
-    step("G2 points")
-    b2_pts = _g2(v)
-    singles1 = _g1([alpha, beta, delta])
-    singles2 = _g2([beta, 1, delta])
+    g1_scalars = np.concatenate([u, v, k, h, _limbs([alpha, beta, delta], False)])
+    del u, k, h
+    step(f"G1 points: {len(g1_scalars):,} fixed-base multiplications")
+    g1 = batch.fixed_base_mul("g1", g1_to_array(G1_GENERATOR), g1_scalars)
+    del g1_scalars
+    step(f"G2 points: {n_vars + 3:,} fixed-base multiplications")
+    g2 = batch.fixed_base_mul("g2", g2_to_array(G2_GENERATOR), np.concatenate([v, _limbs([beta, 1, delta], False)]))
+    del v
+    a_pts, b1_pts, k_pts, h_pts, singles1 = np.split(g1, np.cumsum([n_vars, n_vars, n_vars, n]))
+    b2_pts, singles2 = g2[:n_vars], g2[n_vars:]
 
-    coef_matrix = np.concatenate([np.zeros(len(ar), np.uint32), np.ones(len(br), np.uint32)])
+    (ar, ac, av), (br, bc, bv), _ = terms
     pk = ProvingKey(
         n_vars=n_vars,
         n_public=n_pub,
@@ -163,15 +198,15 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
         gamma2=singles2[1],
         delta1=singles1[2],
         delta2=singles2[2],
-        ic=ic_c[: n_pub + 1],
-        coef_matrix=coef_matrix,
-        coef_constraint=np.concatenate([ar, br]).astype(np.uint32),
-        coef_signal=np.concatenate([ac, bc]).astype(np.uint32),
-        coef_value=ints_to_limbs(list(av) + list(bv)),
+        ic=k_pts[: n_pub + 1],
+        coef_matrix=np.concatenate([np.zeros(len(ar), np.uint32), np.ones(len(br), np.uint32)]),
+        coef_constraint=np.concatenate([ar, br]),
+        coef_signal=np.concatenate([ac, bc]),
+        coef_value=np.concatenate([av, bv]),
         a=a_pts,
         b1=b1_pts,
         b2=b2_pts,
-        c=ic_c[n_pub + 1:],
+        c=k_pts[n_pub + 1:],
         h=h_pts,
         csh=circuit_hash(r1cs),
     )
@@ -189,7 +224,7 @@ def circuit_hash(r1cs: R1CS) -> bytes:
     return h.digest()
 
 
-def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau") -> ProvingKey:
+def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau", progress=None) -> ProvingKey:
     """Circuit keys from a prepared ``.ptau`` (Lagrange sections 12-15), as ``snarkjs zkey new``.
 
     Gamma and delta are 1 (the generators): the key is not usable until a contribution is
@@ -202,9 +237,10 @@ def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau") -> ProvingKey:
             f"{source}: circuit needs powers of tau of 2^{log_n + 1} (domain 2^{log_n}, doubled "
             f"for H), the file has 2^{ptau.power}; use a larger .ptau"
         )
+    step = progress or (lambda _msg: None)
     n_vars, n_pub = r1cs.n_wires, r1cs.n_public
-    (ar, ac, av), (br, bc, bv), (cr, cc, cv) = qap_coefficients(r1cs)
-    a_vals, b_vals, c_vals = (ints_to_limbs(v) for v in (av, bv, cv))
+    (ar, ac, a_vals), (br, bc, b_vals), (cr, cc, c_vals) = qap_coefficients(r1cs)
+    step(f"G1 and G2 points from the Lagrange points of {source}")
     lag_g1 = ptau.lagrange_g1(n)
 
     a_pts = batch.sparse_combine("g1", lag_g1, ar, ac, a_vals, n_vars)

@@ -1,49 +1,53 @@
 """Batch operations the setup and contribution steps need on many points at once.
 
-- ``*_to_affine``: Jacobian -> affine for n points with one inversion per chunk
-  (Montgomery's trick), chunks in parallel.
-- ``*_fixed_base_mul``: k_i * G for many k_i and one base G, from a table of
-  j * 2^(8w) * G (32 windows of 256 points), so each product costs 32 mixed additions.
-- ``*_mul_all``: k * P_i for one scalar and many points (phase-2 contributions).
-- ``*_sparse_combine``: out[col] += v * P[row] over a coordinate list (keys from Lagrange
+- ``to_affine``: Jacobian -> affine with one inversion per chunk of points (Montgomery's trick).
+- ``fixed_base_mul``: k_i * G for many k_i and one base G, from a table of j * 2^(c w) * G
+  (windows of c bits, c up to 16, chosen from the number of scalars). A chunk of scalars walks
+  the windows in lock-step and each window's additions are affine, sharing one inversion
+  (batch-affine addition), so a G1 product costs about 16 additions of six multiplications and
+  needs no normalisation at the end.
+- ``mul_all``: k * P_i for one scalar and many points (phase-2 contributions).
+- ``sparse_combine``: out[col] += v * P[row] over a coordinate list (keys from Lagrange
   points of a ``.ptau``); coefficient 1 costs one addition.
+
+Kernels follow the engine's convention (``threads.py``): serial, GIL-free, over the half-open
+range ``[lo, hi)`` given as their last two arguments, run on both cores by ``run_ranges``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange  # noqa: F401 (used by the generated code)
+from numba import njit  # noqa: F401 (used by the generated code)
 
+from zkml.engines.cpu import threads
 from zkml.engines.cpu.curve import *  # noqa: F401,F403
 from zkml.engines.cpu.field import _JIT  # noqa: F401
 
-_JITP = dict(cache=True, nogil=True, parallel=True)
-_CHUNK = 1024
+_KERNEL = dict(cache=True, nogil=True)
+_CHUNK = 1024  # points sharing one inversion
+_MAX_WINDOW = 16
 
 _TEMPLATE = '''
-@njit(**_JITP)
-def G_to_affine_all(jac, out):
-    n = jac.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    for ch in prange(n_chunks):
-        lo = ch * CHUNK
-        hi = min(n, lo + CHUNK)
-        # prefix products of the non-zero Z's
-        prefix = np.empty((hi - lo,) + FSHAPE, np.uint64)
+@njit(**_KERNEL)
+def G_to_affine_range(jac, out, lo, hi):
+    """out[i] = affine jac[i] for i in [lo, hi), one inversion per CHUNK points."""
+    prefix = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    for start in range(lo, hi, CHUNK):
+        end = min(hi, start + CHUNK)
         acc = F_ONE
-        for i in range(lo, hi):
+        for i in range(start, end):
             p = G_load_jac(jac, i)
             if not F_is_zero(p[2]):
                 acc = F_mul(acc, p[2])
-            F_store(prefix, i - lo, acc)
+            F_store(prefix, i - start, acc)
         inv = F_inv(acc)
-        for i in range(hi - 1, lo - 1, -1):
+        for i in range(end - 1, start - 1, -1):
             p = G_load_jac(jac, i)
             if F_is_zero(p[2]):
                 G_store_affine(out, i, F_ZERO, F_ZERO)
                 continue
-            if i > lo:
-                zi = F_mul(inv, F_load(prefix, i - lo - 1))
+            if i > start:
+                zi = F_mul(inv, F_load(prefix, i - start - 1))
             else:
                 zi = inv
             inv = F_mul(inv, p[2])
@@ -51,47 +55,158 @@ def G_to_affine_all(jac, out):
             G_store_affine(out, i, F_mul(p[0], zi2), F_mul(p[1], F_mul(zi2, zi)))
 
 
-@njit(**_JIT)
-def G_fixed_base_table(x, y):
-    """table[w, j] = j * 2^(8w) * (x, y), Jacobian, for 32 windows of 8 bits."""
-    table = np.zeros((32, 256) + JAC_SHAPE, np.uint64)
-    base = (x, y, F_ONE)
-    for w in range(32):
-        acc = G_INF
-        for j in range(256):
-            G_store_jac(table[w], j, acc)
-            acc = G_add(acc, base)
-        for _ in range(8):
-            base = G_dbl(base)
-    return table
+@njit(**_KERNEL)
+def G_fixed_base_table_range(base, bits, table, lo, hi):
+    """table[w * 2^bits + j] = j * 2^(bits w) * base, affine (zero = identity), for the windows
+    w in [lo, hi). Entries [2^k, 2^(k+1)) are entries [0, 2^k) plus 2^k times the window's
+    point: independent affine additions, sharing one inversion per CHUNK."""
+    x, y, _ = G_load_affine(base, 0)
+    size = 1 << bits
+    prefix = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    p = (x, y, F_ONE)
+    for _ in range(bits * lo):
+        p = G_dbl(p)
+    for w in range(lo, hi):
+        t0 = w * size
+        G_store_affine(table, t0, F_ZERO, F_ZERO)
+        qx, qy = G_to_affine(p)
+        G_store_affine(table, t0 + 1, qx, qy)
+        for k in range(1, bits):
+            top = 1 << k
+            hx, hy, _ = G_load_affine(table, t0 + (top >> 1))
+            qx, qy = G_to_affine(G_dbl((hx, hy, F_ONE)))
+            G_store_affine(table, t0 + top, qx, qy)
+            for cs in range(1, top, CHUNK):
+                ce = min(top, cs + CHUNK)
+                acc = F_ONE
+                clash = False
+                for j in range(cs, ce):
+                    jx, _, _ = G_load_affine(table, t0 + j)
+                    dx = F_sub(jx, qx)
+                    clash = clash or F_is_zero(dx)
+                    F_store(prefix, j - cs, acc)
+                    acc = F_mul(acc, dx)
+                if clash:  # j P = +-2^k P: only for a base of small order; exact, slowly
+                    for j in range(cs, ce):
+                        jx, jy, _ = G_load_affine(table, t0 + j)
+                        sx, sy = G_to_affine(G_add_mixed((qx, qy, F_ONE), jx, jy))
+                        G_store_affine(table, t0 + top + j, sx, sy)
+                    continue
+                inv = F_inv(acc)
+                for j in range(ce - 1, cs - 1, -1):
+                    jx, jy, _ = G_load_affine(table, t0 + j)
+                    dx = F_sub(jx, qx)
+                    lam = F_mul(F_mul(inv, F_load(prefix, j - cs)), F_sub(jy, qy))
+                    inv = F_mul(inv, dx)
+                    x3 = F_sub(F_sub(F_sqr(lam), jx), qx)
+                    G_store_affine(table, t0 + top + j, x3, F_sub(F_mul(lam, F_sub(jx, x3)), jy))
+        for _ in range(bits):
+            p = G_dbl(p)
 
 
-@njit(**_JITP)
-def G_fixed_base_mul_jac(table_aff, scalars, out):
-    n = scalars.shape[0]
-    for i in prange(n):
-        acc = G_INF
-        for w in range(32):
-            byte = (scalars[i, w >> 3] >> np.uint64(8 * (w & 7))) & np.uint64(255)
-            if byte != 0:
-                x, y, _ = G_load_affine(table_aff[w], byte)
-                acc = G_add_mixed(acc, x, y)
-        G_store_jac(out, i, acc)
+@njit(**_KERNEL)
+def G_fixed_base_mul_range(table, bits, scalars, out, lo, hi):
+    """out[i] = scalars[i] * base (affine, zero = identity) for i in [lo, hi), from the affine
+    window table of ``fixed_base_table``; scalars are four standard-form uint64 limbs."""
+    size = 1 << bits
+    mask = np.uint64(size - 1)
+    n_windows = (256 + bits - 1) // bits
+    ax = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    ay = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    prefix = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    live = np.zeros(CHUNK, np.bool_)
+    bx = np.empty((CHUNK,) + FSHAPE, np.uint64)  # this window's table point per lane
+    by = np.empty((CHUNK,) + FSHAPE, np.uint64)
+    pending = np.empty(CHUNK, np.int64)  # 1: an addition to do in this window, -1: none
+    for start in range(lo, hi, CHUNK):
+        m = min(CHUNK, hi - start)
+        live[:] = False
+        for w in range(n_windows):
+            bit = w * bits
+            limb = bit >> 6
+            shift = np.uint64(bit & 63)
+            spill = (bit & 63) + bits > 64 and limb < 3
+            # digits and their table points first: independent reads that the memory system
+            # overlaps, copied next to the accumulators for the additions below
+            for j in range(m):
+                d = scalars[start + j, limb] >> shift
+                if spill:
+                    d |= scalars[start + j, limb + 1] << (np.uint64(64) - shift)
+                d &= mask
+                if d == 0:
+                    pending[j] = -1
+                    continue
+                tx, ty, _ = G_load_affine(table, w * size + np.int64(d))
+                F_store(bx, j, tx)
+                F_store(by, j, ty)
+                pending[j] = 1
+            acc = F_ONE
+            any_pending = False
+            for j in range(m):
+                if pending[j] < 0:
+                    continue
+                pending[j] = -1
+                tx = F_load(bx, j)
+                ty = F_load(by, j)
+                if not live[j]:
+                    F_store(ax, j, tx)
+                    F_store(ay, j, ty)
+                    live[j] = True
+                    continue
+                dx = F_sub(tx, F_load(ax, j))
+                if F_is_zero(dx):
+                    # the same point or its negative: not met for scalars below r, kept exact
+                    p = G_add_mixed((F_load(ax, j), F_load(ay, j), F_ONE), tx, ty)
+                    if G_is_inf(p):
+                        live[j] = False
+                    else:
+                        qx, qy = G_to_affine(p)
+                        F_store(ax, j, qx)
+                        F_store(ay, j, qy)
+                    continue
+                F_store(prefix, j, acc)
+                acc = F_mul(acc, dx)
+                pending[j] = 1
+                any_pending = True
+            if not any_pending:
+                continue
+            inv = F_inv(acc)
+            for j in range(m - 1, -1, -1):
+                if pending[j] < 0:
+                    continue
+                tx = F_load(bx, j)
+                ty = F_load(by, j)
+                x1 = F_load(ax, j)
+                y1 = F_load(ay, j)
+                dx = F_sub(tx, x1)
+                lam = F_mul(F_mul(inv, F_load(prefix, j)), F_sub(ty, y1))
+                inv = F_mul(inv, dx)
+                x3 = F_sub(F_sub(F_sqr(lam), x1), tx)
+                F_store(ax, j, x3)
+                F_store(ay, j, F_sub(F_mul(lam, F_sub(x1, x3)), y1))
+        for j in range(m):
+            if live[j]:
+                G_store_affine(out, start + j, F_load(ax, j), F_load(ay, j))
+            else:
+                G_store_affine(out, start + j, F_ZERO, F_ZERO)
 
 
-@njit(**_JITP)
-def G_mul_all_jac(points, k, out):
-    for i in prange(points.shape[0]):
+@njit(**_KERNEL)
+def G_mul_all_range(points, k, out, lo, hi):
+    """out[i] = k * points[i] (Jacobian) for i in [lo, hi); k is four uint64 limbs."""
+    kl = (k[0], k[1], k[2], k[3])
+    for i in range(lo, hi):
         x, y, inf = G_load_affine(points, i)
         if inf:
             G_store_jac(out, i, G_INF)
         else:
-            G_store_jac(out, i, G_mul_scalar((x, y, F_ONE), k))
+            G_store_jac(out, i, G_mul_scalar((x, y, F_ONE), kl))
 
 
-@njit(**_JIT)
-def G_sparse_combine_jac(points, rows, cols, values, out):
-    for t in range(rows.shape[0]):
+@njit(**_KERNEL)
+def G_sparse_combine_range(points, rows, cols, values, out, lo, hi):
+    """out[cols[t]] += values[t] * points[rows[t]] (Jacobian) for the terms t in [lo, hi)."""
+    for t in range(lo, hi):
         x, y, inf = G_load_affine(points, rows[t])
         if inf:
             continue
@@ -104,9 +219,9 @@ def G_sparse_combine_jac(points, rows, cols, values, out):
 '''
 
 _G1 = dict(G_INF="G1_INF", G_="g1_", F_ONE="FQ_ONE", F_ZERO="FQ_ZERO", F_="fq_",
-           JAC_SHAPE="(3, 4)", FSHAPE="(4,)", CHUNK=str(_CHUNK))
+           FSHAPE="(4,)", CHUNK=str(_CHUNK))
 _G2 = dict(G_INF="G2_INF", G_="g2_", F_ONE="FQ2_ONE", F_ZERO="FQ2_ZERO", F_="fq2_",
-           JAC_SHAPE="(3, 2, 4)", FSHAPE="(2, 4)", CHUNK=str(_CHUNK))
+           FSHAPE="(2, 4)", CHUNK=str(_CHUNK))
 
 
 def _instantiate(names: dict) -> str:
@@ -121,40 +236,59 @@ exec(compile(_instantiate(_G1) + _instantiate(_G2), __file__, "exec"))
 _SHAPES = {"g1": ((3, 4), (2, 4)), "g2": ((3, 2, 4), (2, 2, 4))}
 
 
-def _fns(group: str):
-    g = globals()
-    return {name: g[f"{group}_{name}"] for name in
-            ("to_affine_all", "fixed_base_table", "fixed_base_mul_jac", "mul_all_jac",
-             "sparse_combine_jac")}
+def _kernel(group: str, name: str):
+    return globals()[f"{group}_{name}_range"]
 
 
 def to_affine(group: str, jac: np.ndarray) -> np.ndarray:
-    jac_shape, aff_shape = _SHAPES[group]
+    """Affine (n, ...) points of Jacobian ones, all-zero for the identity."""
+    _, aff_shape = _SHAPES[group]
+    jac = np.ascontiguousarray(jac, np.uint64)
     out = np.empty((len(jac),) + aff_shape, np.uint64)
-    if len(jac):
-        _fns(group)["to_affine_all"](np.ascontiguousarray(jac), out)
+    threads.run_ranges(_kernel(group, "to_affine"), len(jac), jac, out, min_chunk=_CHUNK)
     return out
 
 
-def fixed_base_mul(group: str, base: np.ndarray, scalars: np.ndarray) -> np.ndarray:
-    """scalars[i] * base for every i, affine (n, ...) arrays; scalars standard form < r."""
-    f = _fns(group)
-    jac_shape, aff_shape = _SHAPES[group]
-    base = np.asarray(base, np.uint64).reshape(aff_shape)
-    x, y = _split_affine(group, base)
-    table = f["fixed_base_table"](x, y)
-    table_aff = to_affine(group, table.reshape((-1,) + jac_shape)).reshape((32, 256) + aff_shape)
-    out = np.empty((len(scalars),) + jac_shape, np.uint64)
-    f["fixed_base_mul_jac"](table_aff, np.ascontiguousarray(scalars, np.uint64), out)
-    return to_affine(group, out)
+def window_bits(n: int) -> int:
+    """Window width for n scalars: a table of about n / 8 points per window, at most 2^16."""
+    return max(2, min(_MAX_WINDOW, n.bit_length() - 3))
+
+
+def fixed_base_table(group: str, base: np.ndarray, bits: int) -> np.ndarray:
+    """Affine table[w * 2^bits + j] = j * 2^(bits w) * base for the ceil(256 / bits) windows."""
+    _, aff_shape = _SHAPES[group]
+    n_windows = -(-256 // bits)
+    base = np.ascontiguousarray(np.asarray(base, np.uint64).reshape((1,) + aff_shape))
+    table = np.zeros((n_windows << bits,) + aff_shape, np.uint64)
+    if base.any():
+        threads.run_ranges(_kernel(group, "fixed_base_table"), n_windows, base, bits, table)
+    return table
+
+
+def fixed_base_mul(group: str, base: np.ndarray, scalars: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """scalars[i] * base for every i, affine (n, ...) arrays; scalars (n, 4) uint64 limbs,
+    standard form (any value below 2^256 gives the exact product). ``bits`` overrides the
+    window width (tests)."""
+    _, aff_shape = _SHAPES[group]
+    scalars = np.ascontiguousarray(scalars, np.uint64).reshape(-1, 4)
+    n = len(scalars)
+    out = np.empty((n,) + aff_shape, np.uint64)
+    if not n:
+        return out
+    bits = bits or window_bits(n)
+    table = fixed_base_table(group, base, bits)
+    threads.run_ranges(_kernel(group, "fixed_base_mul"), n, table, bits, scalars, out,
+                       min_chunk=_CHUNK)
+    return out
 
 
 def mul_all(group: str, points: np.ndarray, k: int) -> np.ndarray:
     """k * points[i] for every i (one scalar, many points), affine."""
     jac_shape, _ = _SHAPES[group]
+    points = np.ascontiguousarray(points, np.uint64)
     out = np.empty((len(points),) + jac_shape, np.uint64)
-    kl = tuple(np.uint64((k >> (64 * i)) & (2**64 - 1)) for i in range(4))
-    _fns(group)["mul_all_jac"](np.ascontiguousarray(points), kl, out)
+    kl = np.array([(k >> (64 * i)) & (2**64 - 1) for i in range(4)], np.uint64)
+    threads.run_ranges(_kernel(group, "mul_all"), len(points), points, kl, out, min_chunk=64)
     return to_affine(group, out)
 
 
@@ -162,14 +296,9 @@ def sparse_combine(group: str, points, rows, cols, values, n_out: int) -> np.nda
     """out[cols[t]] += values[t] * points[rows[t]] for every t, affine (n_out, ...)."""
     jac_shape, _ = _SHAPES[group]
     out = np.zeros((n_out,) + jac_shape, np.uint64)
-    _fns(group)["sparse_combine_jac"](
-        np.ascontiguousarray(points), np.asarray(rows, np.int64), np.asarray(cols, np.int64),
-        np.ascontiguousarray(values, np.uint64), out)
+    rows = np.ascontiguousarray(rows, np.int64)
+    # terms of one output column must stay in one range: one range (this thread) for now
+    _kernel(group, "sparse_combine")(
+        np.ascontiguousarray(points, np.uint64), rows, np.ascontiguousarray(cols, np.int64),
+        np.ascontiguousarray(values, np.uint64), out, 0, len(rows))
     return to_affine(group, out)
-
-
-def _split_affine(group: str, a: np.ndarray):
-    if group == "g1":
-        return tuple(np.uint64(v) for v in a[0]), tuple(np.uint64(v) for v in a[1])
-    return (tuple(tuple(np.uint64(v) for v in c) for c in a[0]),
-            tuple(tuple(np.uint64(v) for v in c) for c in a[1]))
