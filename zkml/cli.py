@@ -82,6 +82,13 @@ class _Group(click.Group):
     any OSError (1, naming the file), Ctrl-C (130, saying what was written), a closed stdout
     pipe (141, quietly)."""
 
+    def make_context(self, *args, **kwargs):
+        try:  # --help and usage errors are written here, before invoke
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:  # click's own handler would exit 1
+            _reader_gone()
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
+
     def invoke(self, ctx):
         global err, out
         top = ctx.parent is None
