@@ -4,6 +4,7 @@ valid proofs pass, every tampering fails, and snarkjs's own verifier agrees with
 import json
 import os
 import socket
+import subprocess
 
 import numpy as np
 import pytest
@@ -90,12 +91,30 @@ def cnn_bundle(tmp_path_factory):
     return bundle, d / "proof.json"
 
 
+def verify_tx_gas(chain, bundle, proof, address=None) -> int:
+    """gasUsed of a verifyProof transaction for PROOF, sent here (deploying the verifier when no address)."""
+    art = json.loads((bundle / "verifier.json").read_text())
+    address = address or C.deploy(chain, art["bytecode"], art["abi"])["address"]
+    doc = json.loads(proof.read_text())
+    fn = chain.w3.eth.contract(address=address, abi=art["abi"]).functions.verifyProof(
+        *C.proof_calldata(doc["proof"], [int(x) for x in doc["public_signals"]]))
+    receipt = chain.send({"to": address, "data": fn._encode_transaction_data(), "gas": 3_000_000})
+    assert receipt["status"] == 1
+    return int(receipt["gasUsed"])
+
+
 def test_cnn_claim_verifies_on_the_embedded_chain(cnn_bundle):
     bundle, proof = cnn_bundle
     res = CliRunner().invoke(main, ["verify", str(proof), "--onchain"])
     assert res.exit_code == 0 and "OK" in res.output, res.output
-    gas = int(res.output.split("gas used")[1].strip().replace(",", ""))
-    assert gas < 300_000  # recorded precisely by bench/bench_evm.py; this only guards gross regressions
+    line = res.stdout.strip()
+    assert "\n" not in line and line.startswith("OK: verified on chain ") and ", gas used " in line
+    gas = int(line.split("gas used")[1].strip().replace(",", ""))
+    doc = json.loads(CliRunner().invoke(main, ["verify", str(proof), "--onchain", "--json"]).stdout)
+    assert doc["verdict"] == "VALID" and doc["onchain"]["valid"] and doc["onchain"]["gas_source"] == "transaction receipt"
+    assert doc["onchain"]["gas_used"] == gas
+    assert abs(gas - verify_tx_gas(C.connect(), bundle, proof)) <= gas // 100  # the transaction's own figure
+    assert gas > 150_000  # four pairings: not eth_estimateGas's figure, which is the gas of a false result
     calldata = CliRunner().invoke(main, ["calldata", str(proof)])
     assert calldata.exit_code == 0 and calldata.output.count("0x") == 9  # 2 + 4 + 2 + 1 public
 
@@ -106,7 +125,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_anvil_deploy_and_verify_as_separate_commands(cnn_bundle, tmp_path):
+def test_anvil_deploy_and_verify_as_separate_commands(cnn_bundle, tmp_path, monkeypatch):
     node_tool("snarkjs")  # node_modules present
     bundle, proof = cnn_bundle
     data = tmp_path / "chain"
@@ -118,23 +137,50 @@ def test_anvil_deploy_and_verify_as_separate_commands(cnn_bundle, tmp_path):
         rpc = f"http://127.0.0.1:{port}"
         assert runner.invoke(main, ["chain", "status", "--data-dir", str(data)]).exit_code == 0
         key = data / "dev.key"
-        dep = runner.invoke(main, ["deploy", str(bundle), "--rpc", rpc, "--private-key-file", str(key)])
+        dep = runner.invoke(main, ["deploy", str(bundle), "--rpc", rpc, "--private-key-file", str(key), "--json"])
         assert dep.exit_code == 0, dep.output
         assert key.read_text().strip() not in dep.output  # the secret is never echoed
+        deployed = json.loads(dep.stdout)
         manifest = json.loads((bundle / "manifest.json").read_text())
-        assert manifest["deployments"][-1]["chain_id"] == 31337
-        ok = runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc, "--private-key-file", str(key)])
-        assert ok.exit_code == 0 and "OK" in ok.output, ok.output
-        # an address with no code, and one with other code
+        assert manifest["deployments"][-1]["chain_id"] == 31337 == deployed["chain_id"]
+        assert manifest["deployments"][-1]["address"] == deployed["address"] and deployed["tx_hash"].startswith("0x")
+        # the gas printed is the verifyProof transaction's gasUsed (the real command, piped: one line)
+        env = {k: v for k, v in os.environ.items() if k != C.KEY_ENV} | {"COLUMNS": "40"}
+        res = subprocess.run([str(ROOT / ".venv" / "bin" / "zkml"), "verify", str(proof), "--onchain", "--rpc", rpc],
+                             capture_output=True, text=True, timeout=300, env=env)  # no key: calls only
+        assert res.returncode == 0, res.stderr
+        lines = res.stdout.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"OK: verified on chain 31337 at {deployed['address']}, gas used ")
+        printed = int(lines[0].rsplit(" ", 1)[1].replace(",", ""))
+        chain = C.connect(rpc, key)
+        assert abs(printed - verify_tx_gas(chain, bundle, proof, deployed["address"])) <= printed // 100
+        doc = json.loads(runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc, "--json"]).stdout)
+        assert doc["onchain"]["gas_used"] == printed and doc["onchain"]["gas_source"] == "eth_createAccessList"
+        # a node that reports no gas of a call: the least gas limit at which the verifier says true, so named
+        monkeypatch.setattr(C, "_request", lambda *a: None)
+        res = runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc])
+        assert res.exit_code == 0 and "least gas limit" in res.stdout
+        least = int(res.stdout.split("least gas limit ")[1].split()[0].replace(",", ""))
+        assert printed <= least <= printed * 1.03
+        monkeypatch.undo()
+        # an address with no code, and one with other code: nothing to check against (2)
         empty = "0x" + "11" * 20
-        res = runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc, "--private-key-file", str(key), "--address", empty])
-        assert res.exit_code == 1 and "no contract" in res.output
-        other = C.connect(rpc, key)
+        res = runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc, "--address", empty])
+        assert res.exit_code == 2 and "no contract" in res.stderr
         vk = read_vk(FIXTURES / "verification_key.json")
         art = compile_contract(generate_solidity(vk), "Groth16Verifier")
-        other_addr = C.deploy(other, art["bytecode"], art["abi"])["address"]
-        res = runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc, "--private-key-file", str(key), "--address", other_addr])
-        assert res.exit_code == 1 and "not this bundle's verifier" in res.output
+        other_addr = C.deploy(chain, art["bytecode"], art["abi"])["address"]
+        res = runner.invoke(main, ["verify", str(proof), "--onchain", "--rpc", rpc, "--address", other_addr, "--json"])
+        assert res.exit_code == 2 and "not this bundle's verifier" in res.stderr
+        assert json.loads(res.stdout)["verdict"] == "CANNOT CHECK"
+        # a proof the verifier rejects: 1, and no gas figure
+        doc = json.loads(proof.read_text())
+        doc["proof"]["pi_a"][1] = str(Q - int(doc["proof"]["pi_a"][1]))
+        (tmp_path / "neg.json").write_text(json.dumps(doc))
+        res = runner.invoke(main, ["verify", str(tmp_path / "neg.json"), "--onchain", "--rpc", rpc, "--bundle", str(bundle), "--json"])
+        doc = json.loads(res.stdout)
+        assert res.exit_code == 1 and doc["verdict"] == "INVALID" and doc["onchain"]["valid"] is False
+        assert doc["onchain"]["gas_used"] is None
         # a key with no funds
         (tmp_path / "poor.key").write_text("0x" + "42" * 32)
         res = runner.invoke(main, ["deploy", str(bundle), "--rpc", rpc, "--private-key-file", str(tmp_path / "poor.key")])
@@ -147,10 +193,12 @@ def test_anvil_deploy_and_verify_as_separate_commands(cnn_bundle, tmp_path):
     assert (data / "state.json").exists()
 
 
-def test_unreachable_rpc_and_missing_key(tmp_path):
+def test_unreachable_rpc_and_missing_key(tmp_path, cnn_bundle):
     port = free_port()
     with pytest.raises(ZkmlError, match="cannot reach"):
         C.connect(f"http://127.0.0.1:{port}", None)
+    res = CliRunner().invoke(main, ["verify", str(cnn_bundle[1]), "--onchain", "--rpc", f"http://127.0.0.1:{port}"])
+    assert res.exit_code == 2 and "cannot reach" in res.stderr  # cannot check, not invalid
     os.environ.pop(C.KEY_ENV, None)
 
 

@@ -82,6 +82,13 @@ class _Group(click.Group):
     any OSError (1, naming the file), Ctrl-C (130, saying what was written), a closed stdout
     pipe (141, quietly)."""
 
+    def make_context(self, *args, **kwargs):
+        try:  # --help and usage errors are written here, before invoke
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:  # click's own handler would exit 1
+            _reader_gone()
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
+
     def invoke(self, ctx):
         global err, out
         top = ctx.parent is None
@@ -144,6 +151,50 @@ def _size(p: Path) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def _usage(started: float) -> dict:
+    """Wall time and peak memory, for --json (the figures ``_summary`` prints)."""
+    return {"seconds": round(time.perf_counter() - started, 3),
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _emit(doc: dict) -> None:
+    """A --json command's result: one JSON object on stdout (keys listed in README, "Output for scripts")."""
+    click.echo(json.dumps(doc, indent=1))
+
+
+_json = click.option("--json", "as_json", is_flag=True,
+                     help="Print the result as one JSON object on stdout (keys in README, \"Output for scripts\"); "
+                          "logs stay on stderr, errors stay one line on stderr with the exit code.")
+
+
+@contextmanager
+def _verdict(as_json: bool, policy: bool = False, **fields):
+    """What ends a verifying command before its verdict sets its exit code: 2 (cannot check) for a
+    file that could not be read, a bundle or chain not found, an OSError, or, for ``policy``
+    commands (audit, check: their failures come back as rows), any error; 1 (invalid) for any
+    other ZkmlError (a malformed or mislabelled proof). With --json the verdict is also one JSON
+    object on stdout ("valid": false or null beside it, but for policy commands); the error stays
+    one line on stderr."""
+    from zkml.errors import CannotCheck, Unreadable
+
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except (ZkmlError, OSError) as e:
+        if isinstance(e, OSError):
+            from zkml.formats.atomic import os_error_message
+
+            e = CannotCheck(os_error_message(e, verb=None))
+        cannot = policy or isinstance(e, (CannotCheck, Unreadable))
+        if as_json:
+            _emit({"verdict": "CANNOT CHECK" if cannot else "INVALID",
+                   **({} if policy else {"valid": None if cannot else False}), **fields, "error": str(e)})
+        if cannot and not isinstance(e, CannotCheck):
+            raise CannotCheck(str(e)) from None
+        raise e from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -296,19 +347,25 @@ def prove_cmd(zkey_file: Path, wtns_file: Path, proof_file: Path, public_file: P
 @click.argument("vk_file", type=_existing, default="verification_key.json")
 @click.argument("public_file", type=_existing, default="public.json")
 @click.argument("proof_file", type=_existing, default="proof.json")
-def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path) -> None:
-    """Check PROOF_FILE against VK_FILE and PUBLIC_FILE (the engine's pairing; --reference: py_ecc)."""
+@_json
+def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path, as_json: bool) -> None:
+    """Check PROOF_FILE against VK_FILE and PUBLIC_FILE (the engine's pairing; --reference: py_ecc).
+    Exit 0 valid; 1 INVALID (or a malformed proof or signal, named); 2 a file could not be read."""
     from zkml.formats.snarkjs_json import read_verify_inputs
     from zkml.groth16.verifying import verify
 
-    vk, public, proof = read_verify_inputs(vk_file, public_file, proof_file)
-    with step("Verifying"):
-        ok = verify(vk, public, proof)
-    if ok:
-        out.print("[green]OK[/green]: the proof is valid")
-        return
-    out.print("[red]INVALID[/red]: the proof does not verify for these public signals")
-    sys.exit(1)
+    with _verdict(as_json, proof=str(proof_file)):
+        vk, public, proof = read_verify_inputs(vk_file, public_file, proof_file)
+        with step("Verifying"):
+            ok = verify(vk, public, proof)
+    if as_json:
+        _emit({"verdict": "VALID" if ok else "INVALID", "valid": ok, "proof": str(proof_file)})
+    elif ok:
+        out_print("[green]OK[/green]: the proof is valid")
+    else:
+        out_print("[red]INVALID[/red]: the proof does not verify for these public signals")
+    if not ok:
+        sys.exit(1)
 
 
 @groth16.command("export-vk")
@@ -348,8 +405,9 @@ _dir = click.Path(file_okay=False, path_type=Path)
               help="prove refuses an input feature outside its calibrated [min, max] widened by this fraction "
                    "of the range.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
+@_json
 def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
-                input_visibility: str, public_signals: str, input_margin: float, force: bool) -> None:
+                input_visibility: str, public_signals: str, input_margin: float, force: bool, as_json: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
@@ -377,15 +435,21 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     if notice(report):
         err.print(escape(notice(report)), highlight=False, soft_wrap=True)
     write_new_bundle(out, model, c, {"fidelity": report}, force)
-    err.print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {c.r1cs.n_public} public signals; "
-              f"{escape(summary(report))}", highlight=False, soft_wrap=True)
+    if as_json:
+        _emit({"bundle": str(out), "model": str(model), "circuit": {"constraints": c.r1cs.n_constraints,
+               "wires": c.r1cs.n_wires, "public": c.r1cs.n_public}, "input_visibility": input_visibility,
+               "public_signals": public_signals, "fidelity": report, "wrote": [str(out)], **_usage(t0)})
+    else:
+        out_print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {c.r1cs.n_public} public signals; "
+                  f"{escape(summary(report))}")
     _summary(t0, [out / "circuit.r1cs"])
 
 
 @main.command("setup")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--ptau", type=_existing, help="Phase-1 powers of tau (.ptau); default: a development tau (insecure).")
-def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
+@_json
+def bundle_setup_cmd(bundle: Path, ptau: Path | None, as_json: bool) -> None:
     """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
     from zkml.bundle import store
     from zkml.formats.atomic import OutputSet, refuse_overlap
@@ -413,6 +477,11 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
         write_vk(staged[store.VK_FILE], pk.verifying_key())
         store.record_files(bundle, manifest, outs, staged,
                            setup={"phase1": str(ptau) if ptau else "development tau (insecure)"})
+    if as_json:
+        _emit({"bundle": str(bundle), "phase1": str(ptau) if ptau else "development tau (insecure)",
+               "constraints": r1cs.n_constraints, "public": pk.n_public, "domain_size": pk.domain_size,
+               "vk_sha256": store.sha256_file(bundle / store.VK_FILE),
+               "wrote": [str(bundle / store.ZKEY_FILE), str(bundle / store.VK_FILE)], **_usage(t0)})
     _summary(t0, [bundle / store.ZKEY_FILE, bundle / store.VK_FILE])
 
 
@@ -422,7 +491,8 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None) -> None:
 @click.option("--input", "-i", "input_file", type=_existing, required=True, help="The input tensor (.npz, .npy or .json).")
 @click.option("-o", "--output", "out", type=_output, default="proof.json", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
-def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> None:
+@_json
+def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str, as_json: bool) -> None:
     """Prove an inference of BUNDLE's model on an input; writes the claim and proof."""
     from zkml.bundle import store
     from zkml.compiler.input_range import check_input_range
@@ -437,8 +507,16 @@ def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str) -> 
     _refuse_prove_overlap(bundle, input_file, out)
     with step("Proving"):
         doc = prove_inference(bundle, x, out, device, what=str(input_file))
-    for o in doc["claim"]["outputs"]:  # the result: stdout
-        out_print(f"output {escape(o['name'])}: argmax {o['argmax']}")
+    if as_json:
+        opening = Path(str(out) + ".opening.json")
+        _emit({"proof": str(out), "bundle": str(bundle), "input": str(input_file),
+               "model_sha256": doc["claim"]["model_sha256"], "vk_sha256": doc["claim"]["vk_sha256"],
+               "outputs": [{k: o.get(k) for k in ("name", "shape", "values", "argmax")} for o in doc["claim"]["outputs"]],
+               "wrote": [str(out)] + ([str(opening)] if doc["claim"]["input"].get("visibility") == "committed" else []),
+               **_usage(t0)})
+    else:
+        for o in doc["claim"]["outputs"]:  # the result: stdout
+            out_print(f"output {escape(o['name'])}: argmax {o['argmax']}")
     _summary(t0, [out])
 
 
@@ -504,52 +582,107 @@ _key = click.option("--private-key-file", type=_existing,
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The bundle to verify against (default: the bundle whose verifying key the proof names, looked "
                    "for beside the proof, in its parent folder and in circuits/).")
-@click.option("--onchain", is_flag=True, help="Also verify with the Solidity verifier on an EVM chain.")
+@click.option("--onchain", is_flag=True, help="Also verify with the Solidity verifier on an EVM chain, and measure "
+              "the gas a verifyProof transaction uses (no transaction is sent to a node: no key needed).")
 @click.option("--address", help="Verifier address (default: the bundle's recorded deployment on that chain).")
 @_rpc
 @_key
+@_json
 def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchain: bool, address: str | None,
-                      rpc: str | None, private_key_file: Path | None) -> None:
+                      rpc: str | None, private_key_file: Path | None, as_json: bool) -> None:
     """Verify an inference proof file against its bundle's verifying key (and on chain).
-    Exit 0 valid; 1 INVALID, or a field that disagrees with the bundle (named); 2 no bundle found."""
+    Exit 0 valid; 1 INVALID, or a field that disagrees with the bundle (named); 2 cannot check
+    (a file that cannot be read, no bundle found, no chain or verifier to ask)."""
     from zkml.bundle.claims import check_inference
 
     if batch or proof_file.is_dir():
-        from zkml.bundle.claims import verify_many
-        from zkml.scale.batch_prove import SUFFIX
+        _verify_batch(proof_file, bundle, as_json)
+        return
+    with _verdict(as_json, proof=str(proof_file)):
+        if onchain:
+            from zkml.evm.onchain import verify_onchain
 
-        files = sorted(proof_file.glob(f"*{SUFFIX}")) if proof_file.is_dir() else [proof_file]
-        t0 = time.perf_counter()
+            with step("Verifying on chain"):
+                r = verify_onchain(proof_file, bundle, rpc, private_key_file, address)
+            ok, reason, claim = r["onchain"] and r["local"], r["reason"], None
+        else:
+            with step("Verifying"):
+                v = check_inference(proof_file, bundle)
+            ok, reason, claim = v.ok, v.reason, v.claim
+    if as_json:
+        doc = {"verdict": "VALID" if ok else "INVALID", "valid": ok, "proof": str(proof_file), "reason": reason}
+        if onchain:
+            doc |= {"bundle": r["bundle"], "local": r["local"],
+                    "onchain": {k: r[k] for k in ("chain_id", "rpc", "address")} | {
+                        "valid": r["onchain"], "gas_used": r["gas"], "gas_source": r["gas_source"]}}
+        else:
+            doc |= {"bundle": str(v.bundle), "model_sha256": claim["model_sha256"], "vk_sha256": claim["vk_sha256"],
+                    "outputs": [{k: o.get(k) for k in ("name", "values", "argmax")} for o in claim["outputs"]]}
+        _emit(doc)
+    elif onchain:
+        where = f"chain {r['chain_id']} at {r['address']}"
+        if ok:
+            gas = (f"gas used {r['gas']:,}" if r["gas_source"] != "least gas limit" else
+                   f"least gas limit {r['gas']:,} (this node reports no gas use of a call; a transaction uses a little less)")
+            out_print(f"[green]OK[/green]: verified on {where}, {gas}")
+        else:
+            local = "" if r["local"] else f" ({escape(r['reason'])})"
+            out_print(f"[red]INVALID[/red]: on {where} the verifier says {r['onchain']}, locally {r['local']}{local}")
+    elif ok:  # every label printed here was compared with the bundle
+        outs = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in claim["outputs"])
+        out_print(f"[green]OK[/green]: model {claim['model_sha256'][:16]}… produced {escape(outs)}")
+    else:
+        out_print(f"[red]INVALID[/red]: {escape(str(proof_file))}: {escape(reason)}")
+    if not ok:
+        sys.exit(1)
+
+
+def _verify_batch(proof_file: Path, bundle: Path | None, as_json: bool) -> None:
+    """Exit 1 when a proof is invalid; else 2 when one could not be read (or none could be checked)."""
+    from zkml.bundle.claims import verify_many
+    from zkml.scale.batch_prove import SUFFIX
+
+    files = sorted(proof_file.glob(f"*{SUFFIX}")) if proof_file.is_dir() else [proof_file]
+    t0 = time.perf_counter()
+    with _verdict(as_json, proofs=len(files)):
         with step(f"Verifying {len(files)} proofs in one batch"):
             good, bad = verify_many(files, bundle)
+    unread = [(p, why) for p, why in bad if _unreadable(p)]
+    invalid = [(p, why) for p, why in bad if (p, why) not in unread]
+    verdict = "INVALID" if invalid else "CANNOT CHECK" if unread else "VALID"
+    if as_json:
+        _emit({"verdict": verdict, "valid": False if invalid else None if unread else True, "proofs": len(files),
+               "valid_proofs": [str(p) for p in good],
+               "invalid": [{"proof": str(p), "reason": why} for p, why in invalid],
+               "cannot_check": [{"proof": str(p), "reason": why} for p, why in unread], **_usage(t0)})
+    else:
         for path, reason in bad:
-            out_print(f"[red]INVALID[/red]: {escape(str(path))}: {escape(reason)}")
+            mark = "[yellow]CANNOT CHECK[/yellow]" if (path, reason) in unread else "[red]INVALID[/red]"
+            out_print(f"{mark}: {escape(str(path))}: {escape(reason)}")
         if bad:
-            out_print(f"{len(bad)} of {len(files)} proofs are invalid")
-            sys.exit(1)
-        out_print(f"[green]OK[/green]: all {len(good)} proofs are valid ({time.perf_counter() - t0:.1f} s)")
-        return
-
-    if onchain:
-        from zkml.evm.onchain import verify_onchain
-
-        with step("Verifying on chain"):
-            r = verify_onchain(proof_file, bundle, rpc, private_key_file, address)
-        where = f"chain {r['chain_id']} at {r['address']}"
-        if r["onchain"] and r["local"]:
-            out.print(f"[green]OK[/green]: verified on {where}, gas used {r['gas']:,}")
-            return
-        local = "" if r["local"] else f" ({escape(r['reason'])})"
-        out_print(f"[red]INVALID[/red]: on {where} the verifier says {r['onchain']}, locally {r['local']}{local}")
+            out_print(f"{len(invalid)} of {len(files)} proofs are invalid" + (f", {len(unread)} could not be read" if unread else ""))
+        else:
+            out_print(f"[green]OK[/green]: all {len(good)} proofs are valid ({time.perf_counter() - t0:.1f} s)")
+    if invalid:
         sys.exit(1)
-    with step("Verifying"):
-        v = check_inference(proof_file, bundle)
-    if v.ok:  # every label printed here was compared with the bundle
-        outs = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in v.claim["outputs"])
-        out_print(f"[green]OK[/green]: model {v.claim['model_sha256'][:16]}… produced {escape(outs)}")
-        return
-    out_print(f"[red]INVALID[/red]: {escape(str(proof_file))}: {escape(v.reason)}")
-    sys.exit(1)
+    if unread:
+        sys.exit(2)
+
+
+def _unreadable(path: Path) -> bool:
+    """Whether a proof file batch verification refused is one that cannot be read at all (the
+    batch reports reasons only; the one file is read again to tell)."""
+    from zkml.bundle.claim_fields import PROOF_MAX_BYTES
+    from zkml.errors import Unreadable
+    from zkml.formats.jsonfile import read_json
+
+    try:
+        read_json(path, max_bytes=PROOF_MAX_BYTES)
+    except Unreadable:
+        return True
+    except ZkmlError:
+        pass
+    return False
 
 
 @main.command("contract")
@@ -569,13 +702,17 @@ def contract_cmd(bundle: Path) -> None:
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_rpc
 @_key
-def deploy_cmd(bundle: Path, rpc: str | None, private_key_file: Path | None) -> None:
+@_json
+def deploy_cmd(bundle: Path, rpc: str | None, private_key_file: Path | None, as_json: bool) -> None:
     """Deploy BUNDLE's verifier; with --rpc the deployment is recorded in the bundle."""
     from zkml.evm.onchain import deploy_bundle
 
     with step("Deploying"):
         d = deploy_bundle(bundle, rpc, private_key_file)
-    out.print(f"deployed on chain {d['chain_id']} at {d['address']} (tx {d['tx_hash']}, gas {d['gas_used']:,})")
+    if as_json:
+        _emit({"bundle": str(bundle), **{k: d[k] for k in ("chain_id", "rpc", "address", "tx_hash", "gas_used", "code_hash")}})
+    else:
+        out_print(f"deployed on chain {d['chain_id']} at {d['address']} (tx {d['tx_hash']}, gas {d['gas_used']:,})")
     if not rpc:
         err.print("note: the embedded chain lives only for this command; use `zkml chain up` and --rpc to keep it")
 
@@ -781,28 +918,13 @@ def attest_revoke_cmd(attestation: Path, rpc: str | None, private_key_file: Path
     out_print(f"attestation {doc['chain']['attestation_id']} revoked in registry {doc['chain']['registry']}")
 
 
-def _cannot_check(as_json: bool):
-    """Any failure to check becomes exit 2 (never a pass); with --json also a JSON verdict."""
-    from zkml.errors import CannotCheck
-
-    @contextmanager
-    def guard():
-        try:
-            yield
-        except ZkmlError as e:
-            if as_json:
-                click.echo(json.dumps({"verdict": "CANNOT CHECK", "error": str(e)}))
-            raise CannotCheck(str(e)) from None
-    return guard()
-
-
 @main.command("audit")
 @_reference
 @click.option("--registry", required=True, help="AttestationRegistry address.")
 @click.option("--model", help="Only this model id (0x…).")
 @click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its id).")
 @_rpc
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_json
 def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str | None, as_json: bool) -> None:
     """Re-check every attestation in a registry: proof (engine or --reference py_ecc, and on chain), claim hash,
     verifying key and verifier bytecode, revocation, and optionally the ONNX file.
@@ -812,14 +934,14 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
     from zkml.attest.audit import audit
     from zkml.evm.chain import connect
 
-    with _cannot_check(as_json):
+    with _verdict(as_json, policy=True, registry=registry):
         chain = connect(rpc, read_only=True)
         with step("Auditing"):
             rows = audit(chain, registry, model, onnx_file)
     failed = [r for r in rows if not r.ok]
     if as_json:
-        click.echo(json.dumps({"registry": registry, "chain_id": chain.chain_id, "ok": not failed,
-                               "attestations": [r.as_json() for r in rows]}, indent=1))
+        _emit({"verdict": "PASS" if rows and not failed else "FAIL", "registry": registry, "chain_id": chain.chain_id,
+               "ok": not failed, "attestations": [r.as_json() for r in rows]})
     else:
         t = Table("id", "model", "kind", "block", "status", *(rows[0].checks if rows else []), title=f"registry {registry}")
         out.print("checks: vk = the published key hashes to the registered vkHash; bytecode = the deployed verifier is "
@@ -846,7 +968,7 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain.")
 @_rpc
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_json
 def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bool) -> None:
     """Test ATTESTATION against an insurer's policy: PASS/FAIL per rule with the reason.
     Exit 0 pass, 1 fail, 2 could not check (bad file, policy error, unreachable chain)."""
@@ -854,7 +976,7 @@ def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bo
     from zkml.attest.policy import check, read_policy
     from zkml.evm.chain import connect
 
-    with _cannot_check(as_json):
+    with _verdict(as_json, policy=True, attestation=str(attestation)):
         policy = read_policy(policy_file)
         doc = D.read(attestation)
         chain = None
@@ -863,8 +985,8 @@ def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bo
         results = check(doc, policy, chain, where=str(attestation))
     passed = all(ok for _, ok, _ in results)
     if as_json:
-        click.echo(json.dumps({"verdict": "PASS" if passed else "FAIL", "attestation": str(attestation),
-                               "rules": [{"rule": r, "passed": ok, "reason": why} for r, ok, why in results]}, indent=1))
+        _emit({"verdict": "PASS" if passed else "FAIL", "attestation": str(attestation),
+               "rules": [{"rule": r, "passed": ok, "reason": why} for r, ok, why in results]})
     else:
         for rule, ok, why in results:
             out.print(f"{'[green]PASS[/green]' if ok else '[red]FAIL[/red]'}  {rule:9} {why}", highlight=False)
@@ -875,16 +997,33 @@ def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bo
 
 @main.command("inspect")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def inspect_cmd(bundle: Path) -> None:
+@_json
+def inspect_cmd(bundle: Path, as_json: bool) -> None:
     """Explain a bundle: model, configuration, per-node bounds and constraints, files (each
     checked against its recorded hash: exit 1 when one is missing or does not match)."""
+    from zkml.bundle import store
+    from zkml.errors import FormatError
+
+    m = store.read_manifest(bundle)
+    if as_json:
+        status = {name: store.file_status(bundle, m, name) for name in m["files"]}
+        _emit({"bundle": str(bundle), "ok": not any(status.values()), "manifest": m,
+               "files": {name: {"sha256": h, "status": status[name] or "ok"} for name, h in m["files"].items()}})
+        bad = [f"{name} {why}" for name, why in status.items() if why]
+    else:
+        bad = _inspect_text(bundle, m)
+    if bad:
+        raise FormatError(f"{bundle}: {'; '.join(bad)}; recompile the bundle or re-run `zkml setup`")
+
+
+def _inspect_text(bundle: Path, m: dict) -> list[str]:
+    """The human-readable form of `zkml inspect`; returns the files that fail their hash."""
     from rich.table import Table
 
     from zkml.bundle import store
     from zkml.errors import FormatError
     from zkml.formats.jsonfile import field
 
-    m = store.read_manifest(bundle)
     where = str(bundle / store.MANIFEST)
     inp = m["input"]
     out_print(f"[bold]{escape(m['name'])}[/bold]  backend {escape(str(m.get('backend')))} over {escape(str(m.get('curve')))}")
@@ -919,8 +1058,7 @@ def inspect_cmd(bundle: Path) -> None:
             bad.append(f"{name} {status}")
         mark = "[green]ok[/green]" if status is None else f"[red]{escape(status.upper() if status == 'missing' else status)}[/red]"
         out_print(f"  {escape(name)}  sha256 {h[:16]}…  {mark}")
-    if bad:
-        raise FormatError(f"{bundle}: {'; '.join(bad)}; recompile the bundle or re-run `zkml setup`")
+    return bad
 
 
 if __name__ == "__main__":  # pragma: no cover

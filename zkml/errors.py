@@ -15,6 +15,12 @@ class FormatError(ZkmlError):
     """A file is truncated, malformed, or for another curve/circuit (names the file and field)."""
 
 
+class Unreadable(FormatError):
+    """A file could not be read or decoded at all (no permission, a folder, too large, not UTF-8
+    or not JSON). Exit 1 like any bad input, except in the commands that verify: there nothing
+    was checked, so they exit 2 (cannot check)."""
+
+
 class UnsatisfiedWitness(ZkmlError):
     """The witness does not satisfy the R1CS (names the first failing constraint)."""
 

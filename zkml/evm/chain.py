@@ -110,22 +110,108 @@ def deploy(chain: Chain, bytecode: str, abi: list) -> dict:
     if not receipt.get("contractAddress") or receipt.get("status") != 1:
         raise ZkmlError(f"{chain.name}: deployment failed (status {receipt.get('status')})")
     code = chain.w3.eth.get_code(receipt["contractAddress"])
-    return {"chain_id": chain.chain_id, "address": receipt["contractAddress"], "tx_hash": receipt["transactionHash"].hex(),
-            "gas_used": int(receipt["gasUsed"]), "code_hash": chain.w3.keccak(code).hex()}
+    return {"chain_id": chain.chain_id, "address": receipt["contractAddress"], "tx_hash": hex0x(receipt["transactionHash"]),
+            "gas_used": int(receipt["gasUsed"]), "code_hash": code_hash(chain, code)}
 
 
-def call_verify(chain: Chain, address: str, abi: list, args: tuple, expected_code_hash: str | None = None) -> tuple[bool, int]:
-    """(result, gas) of verifyProof(args) as a call; checks the address holds the expected code."""
+def hex0x(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
+
+
+def code_hash(chain: Chain, code: bytes) -> str:
+    """keccak256 of contract code, 0x-prefixed (as explorers and `cast keccak` print it)."""
+    return hex0x(chain.w3.keccak(bytes(code)))
+
+
+CALL_GAS = 10_000_000  # verifying calls run at this limit (or the block's, if lower): far above any verifier's need
+
+
+def call_verify(chain: Chain, address: str, abi: list, args: tuple, expected_code_hash: str | None = None,
+                measure: bool = False) -> tuple[bool, int | None, str | None]:
+    """(result, gas used, how it was measured) of verifyProof(args); checks the address holds the
+    expected code. Gas only when ``measure`` and the result is true, as ``verify_gas`` finds it."""
     code = chain.w3.eth.get_code(address)
     if not code:
         raise ZkmlError(f"{chain.name}: no contract at {address}; deploy with `zkml deploy` or pass the right --address")
-    if expected_code_hash and chain.w3.keccak(code).hex() != expected_code_hash:
+    if expected_code_hash and code_hash(chain, code) != expected_code_hash:
         raise ZkmlError(f"{chain.name}: the contract at {address} is not this bundle's verifier (its code differs)")
-    c = chain.w3.eth.contract(address=address, abi=abi)
-    fn = c.functions.verifyProof(*args)
-    ok = bool(fn.call({"from": chain.sender}))
-    gas = int(fn.estimate_gas({"from": chain.sender}))
-    return ok, gas
+    fn = chain.w3.eth.contract(address=address, abi=abi).functions.verifyProof(*args)
+    latest = chain.w3.eth.get_block("latest")
+    tx = {"to": address, "data": fn._encode_transaction_data(), "gas": min(CALL_GAS, int(latest["gasLimit"]))}
+    if chain.sender:
+        tx["from"] = chain.sender
+    block = int(latest["number"])
+    ok = _returns_true(chain, tx, block)
+    if not (measure and ok):
+        return ok, None, None
+    return (ok, *verify_gas(chain, tx, block))
+
+
+def _returns_true(chain: Chain, tx: dict, block) -> bool:
+    """eth_call of a bool function: true only for exactly the ABI encoding of true (a revert, an
+    out-of-gas failure or any other return data is false)."""
+    try:
+        out = bytes(chain.w3.eth.call(tx, block))
+    except Exception as e:  # a revert, or the node refused the call
+        if _is_revert(e):
+            return False
+        raise ZkmlError(f"{chain.name}: eth_call failed: {str(e).splitlines()[0][:200]}") from None
+    return out == TRUE_WORD
+
+
+TRUE_WORD = (1).to_bytes(32, "big")
+
+
+def _is_revert(e: Exception) -> bool:
+    from web3.exceptions import ContractLogicError
+
+    return isinstance(e, ContractLogicError) or "revert" in str(e).lower() or "out of gas" in str(e).lower()
+
+
+def verify_gas(chain: Chain, tx: dict, block: int) -> tuple[int, str]:
+    """The gasUsed of ``tx`` (a call that returned true at ``tx['gas']`` on ``block``) as a
+    transaction would report it, never eth_estimateGas: that finds the least gas at which the call
+    does not revert, and a verifier short of gas for its pairing returns false instead (the
+    figure is then a quarter of the real cost). The embedded chain sends the transaction and reads
+    its receipt (free); a node is asked for the gas of the same execution (eth_createAccessList,
+    else debug_traceCall, whose output is checked to be true), and one that offers neither gets
+    the least gas limit at which eth_call returns true (a little above gasUsed: the pairing
+    precompile must be handed 64/63 of its cost)."""
+    if chain.key is None and chain is _embedded:
+        receipt = chain.send({k: v for k, v in tx.items() if k != "from"})
+        if receipt.get("status") != 1:
+            raise ZkmlError(f"{chain.name}: the verifyProof transaction failed (status {receipt.get('status')})")
+        return int(receipt["gasUsed"]), "transaction receipt"
+    rpc_tx = {k: (hex(v) if isinstance(v, int) else v) for k, v in tx.items()}
+    got = _request(chain, "eth_createAccessList", [rpc_tx, hex(block)])
+    if isinstance(got, dict) and got.get("gasUsed") and not got.get("error") and not got.get("accessList"):
+        return int(got["gasUsed"], 16), "eth_createAccessList"
+    got = _request(chain, "debug_traceCall", [rpc_tx, hex(block), {"tracer": "callTracer"}])
+    if isinstance(got, dict) and got.get("gasUsed") and not got.get("error"):
+        if bytes.fromhex(str(got.get("output", "0x"))[2:]) != TRUE_WORD:
+            raise ZkmlError(f"{chain.name}: debug_traceCall says verifyProof returned {got.get('output')}, eth_call said true")
+        return int(got["gasUsed"], 16), "debug_traceCall"
+    return _least_true_gas(chain, tx, block), "least gas limit"
+
+
+def _request(chain: Chain, method: str, params: list):
+    """A raw JSON-RPC request's result, or None when the node does not offer the method."""
+    try:
+        res = chain.w3.provider.make_request(method, params)
+    except Exception:
+        return None
+    return res.get("result") if isinstance(res, dict) and "error" not in res else None
+
+
+def _least_true_gas(chain: Chain, tx: dict, block: int) -> int:
+    lo, hi = 21_000, tx["gas"]  # the call returns false at lo (less than any transaction's intrinsic gas), true at hi
+    while hi - lo > max(100, hi // 2000):  # within 0.05%
+        mid = (lo + hi) // 2
+        if _returns_true(chain, {**tx, "gas": mid}, block):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def proof_calldata(proof_json: dict, public: list[int]) -> tuple:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from zkml.bundle import store
-from zkml.errors import ZkmlError
+from zkml.errors import CannotCheck, ZkmlError
 from zkml.formats.atomic import OutputSet
 
 SOL_FILE = "Verifier.sol"
@@ -67,14 +67,27 @@ def _proof_args(proof_path: Path):
 
 def verify_onchain(proof_path: Path, bundle: Path | None, rpc: str | None, key_file: Path | None,
                    address: str | None) -> dict:
-    """Checks the proof file against its bundle (as `zkml verify`) and then on chain."""
+    """Checks the proof file against its bundle (as `zkml verify`) and then on chain. Whatever
+    stops the on-chain check (no node, no verifier, a compiler missing) is CannotCheck: the proof
+    was not found invalid. ``gas`` is that of a verifyProof transaction (``verify_gas``)."""
     from zkml.bundle.claims import check_inference
-    from zkml.evm.chain import call_verify, connect, deploy
 
     local = check_inference(proof_path, bundle)  # also finds the bundle when not given
-    bundle = local.bundle
-    art = artifact(bundle)
     doc, args = _proof_args(proof_path)
+    try:
+        r = _onchain(local.bundle, args, rpc, key_file, address)
+    except CannotCheck:
+        raise
+    except ZkmlError as e:
+        raise CannotCheck(f"cannot verify on chain: {e}") from None
+    return {**r, "local": local.ok, "reason": local.reason, "bundle": str(local.bundle)}
+
+
+def _onchain(bundle: Path, args: tuple, rpc: str | None, key_file: Path | None, address: str | None) -> dict:
+    from zkml.evm.chain import call_verify, connect, deploy
+    from zkml.evm.chain import code_hash as chain_code_hash
+
+    art = artifact(bundle)
     if rpc is None:
         chain = connect(None)
         d = deploy(chain, art["bytecode"], art["abi"])
@@ -82,19 +95,25 @@ def verify_onchain(proof_path: Path, bundle: Path | None, rpc: str | None, key_f
         code_hash = d["code_hash"]
     else:
         manifest = store.read_manifest(bundle)
-        chain = connect(rpc, key_file)
+        chain = connect(rpc, key_file, read_only=True)  # calls only: no key needed, nothing is spent
         recorded = [d for d in manifest.get("deployments", []) if d["chain_id"] == chain.chain_id]
         if address is None:
             if not recorded:
                 raise ZkmlError(f"no deployment of {bundle} on chain {chain.chain_id}; run `zkml deploy {bundle} --rpc {rpc}` or pass --address")
             address = recorded[-1]["address"]
-        code_hash = chain.w3.keccak(bytes.fromhex(art["deployed_bytecode"][2:])).hex()
-    ok, gas = call_verify(chain, address, art["abi"], args, code_hash)
-    if rpc is None:  # measure the real cost with a transaction (eth-tester's estimates are not)
-        c = chain.w3.eth.contract(address=address, abi=art["abi"])
-        tx = c.functions.verifyProof(*args).build_transaction({"from": chain.sender, "gas": 3_000_000})
-        gas = int(chain.send({"to": tx["to"], "data": tx["data"], "gas": 3_000_000})["gasUsed"])
-    return {"onchain": ok, "local": local.ok, "reason": local.reason, "gas": gas, "address": address, "chain_id": chain.chain_id}
+        code_hash = chain_code_hash(chain, bytes.fromhex(art["deployed_bytecode"][2:]))
+    ok, gas, how = call_verify(chain, _address(address), art["abi"], args, code_hash, measure=True)
+    return {"onchain": ok, "gas": gas, "gas_source": how, "address": address, "chain_id": chain.chain_id,
+            "rpc": rpc or "embedded"}
+
+
+def _address(address: str) -> str:
+    from web3 import Web3
+
+    try:
+        return Web3.to_checksum_address(address)
+    except Exception:
+        raise ZkmlError(f"--address {address[:50]!r} is not an address (0x and 40 hex digits)") from None
 
 
 def calldata(proof_path: Path) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from zkml.errors import FormatError, ZkmlError
+from zkml.errors import FormatError, Unreadable, ZkmlError
 
 MAX_BYTES = 256 << 20  # a verifying key of 2^20 public signals is ~200 MB; nothing we read is larger
 MAX_DEPTH = 64  # our deepest document (an attestation holding a G2 point) nests 7 levels
@@ -62,7 +62,7 @@ def nesting_depth(raw: bytes) -> int:
     return deepest
 
 
-def parse_json(raw: bytes, where: str, *, max_depth: int = MAX_DEPTH, error: type[ZkmlError] = FormatError):
+def parse_json(raw: bytes, where: str, *, max_depth: int = MAX_DEPTH, error: type[ZkmlError] = Unreadable):
     """Decode a JSON text held in memory; every failure is one ``error`` naming ``where``."""
     try:
         text = raw.decode("utf-8")
@@ -82,13 +82,13 @@ def parse_json(raw: bytes, where: str, *, max_depth: int = MAX_DEPTH, error: typ
 
 
 def read_json(path, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH,
-              error: type[ZkmlError] = FormatError):
+              error: type[ZkmlError] = Unreadable):
     """Read and decode the JSON file ``path``; errors name the file."""
     raw = read_limited(path, max_bytes, error)
     return parse_json(raw, str(path), max_depth=max_depth, error=error)
 
 
-def read_limited(path, max_bytes: int = MAX_BYTES, error: type[ZkmlError] = FormatError) -> bytes:
+def read_limited(path, max_bytes: int = MAX_BYTES, error: type[ZkmlError] = Unreadable) -> bytes:
     """A file's bytes, refused before reading when it is larger than ``max_bytes``."""
     path = Path(path)
     try:
