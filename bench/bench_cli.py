@@ -218,7 +218,7 @@ def bench_models(d: Path, names: list[str], runs: int, with_ezkl: bool) -> tuple
                  f"{e['prove'].cell()} | {e['verify'].cell()} |",
                  f"| {name} | ezkl ÷ zkml | {ratio(e['compile'], z['compile'])} | | {ratio(e['setup'], z['setup'])} | "
                  f"**{ratio(e['prove'], z['prove'])}** | {ratio(e['verify'], z['verify'])} |"]
-        ratios[name] = ratio(e["prove"], z["prove"])
+        ratios[name] = ratio(e["prove"], z["prove"]) + ("" if e["prove"].ok else f" (ezkl prove: {e['prove'].note})")
         print("\n".join(rows[-3:]), file=sys.stderr, flush=True)
     return rows, ratios
 

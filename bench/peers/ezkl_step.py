@@ -34,6 +34,15 @@ def prepare(d: Path, model: str, cal: str, inp: str, index: str = "0") -> None:
         for dim in vi.type.tensor_type.shape.dim:
             if not dim.HasField("dim_value"):
                 dim.dim_value = 1
+    # ezkl's importer wants the Conv/pool attributes that ONNX lets a file leave at their defaults
+    for node in m.graph.node:
+        if node.op_type not in ("Conv", "MaxPool", "AveragePool"):
+            continue
+        have = {a.name for a in node.attribute}
+        k = len(next(a.ints for a in node.attribute if a.name == "kernel_shape"))
+        for name, value in (("strides", [1] * k), ("pads", [0] * 2 * k), ("dilations", [1] * k)):
+            if name not in have and "auto_pad" not in have and (name != "dilations" or node.op_type != "AveragePool"):
+                node.attribute.append(onnx.helper.make_attribute(name, value))
     d.mkdir(parents=True, exist_ok=True)
     onnx.save(m, d / "model.onnx")
     x = np.load(inp)["x"][int(index)]
