@@ -12,7 +12,7 @@ help:
 	@echo "make demo       circom circuit and an ONNX model (digits CNN): set up, prove, verify"
 	@echo "make test       the default test suite (< 15 min, no GPU)"
 	@echo "make test-slow  the long tests (large circuits, snarkjs at 2^12+)"
-	@echo "make bench      benchmarks against snarkjs, tables in bench/results/"
+	@echo "make bench      benchmarks against snarkjs and ezkl (installs zkml[halo2]), tables in bench/results/"
 	@echo "make gpu-check  compile every GPU kernel for sm_90 (no GPU needed); H100 model in bench/results/gpu-model.md"
 	@echo "make bench-gpu  GPU engine against the CPU engine (needs a GPU; says so and exits 0 without one)"
 
@@ -23,6 +23,11 @@ $(VENV)/.stamp-install: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+# ezkl, the benchmarks' Halo2 peer, only for `make bench`
+$(VENV)/.stamp-halo2: $(VENV)/.stamp-install
+	$(PIP) install --quiet -e '.[dev,halo2]'
 	touch $@
 
 node_modules/.stamp-install: package.json
@@ -39,7 +44,7 @@ test: install
 test-slow: install
 	$(PY) -m pytest -m slow -q
 
-bench: install
+bench: install $(VENV)/.stamp-halo2
 	$(PY) -m pytest bench/test_engine_bench.py -q --benchmark-columns=min,mean,rounds \
 		--benchmark-json=bench/results/engine-micro.json
 	$(PY) bench/bench_groth16.py
