@@ -34,6 +34,7 @@ _V = "uint64[::1]"  # one field element
 _U32 = "uint32[::1]"
 _R = "int64, int64"  # lo, hi
 _FK = "zkml.engines.cpu.fr_kernels"
+_MK = "zkml.engines.cpu.msm_kernels"
 EXPORTS: dict[str, tuple[str, str, str]] = {
     # prove: QAP evaluation, NTTs, pointwise products (zkml.engines.cpu.prover, .ntt), zkey coefficients
     "to_mont_range": (_FK, "to_mont_range", f"void({_F}, {_F}, {_R})"),
@@ -48,6 +49,15 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
     "ntt_blocks_range": (_FK, "ntt_blocks_range", f"void({_F}, {_F}, int64, {_R})"),
     "ntt_stage_range": (_FK, "ntt_stage_range", f"void({_F}, {_F}, int64, {_R})"),
     "scale_by_powers_range": (_FK, "scale_by_powers_range", f"void({_F}, {_F}, {_V}, {_R})"),
+    # MSM (zkml.engines.cpu.msm): G1 and G2 instances of one template
+    "signed_digits": (_MK, "signed_digits", f"void(uint64[:, ::1], int64, int32[:, ::1], {_R})"),
+    **{f"{g}_{name}": (_MK, f"{g}_{name}", sig.format(P=P, J=J))
+       for g, P, J in (("g1", _G1, _G1), ("g2", _G2, _G2))
+       for name, sig in (
+           ("split", "void({P}, uint64[:, ::1], uint64[:, :, ::1], boolean[:, ::1], int64[::1], int64, int64)"),
+           ("expand", "void({P}, uint64[:, :, ::1], boolean[:, ::1], int64[::1], {P}, uint64[:, ::1], int64, int64)"),
+           ("msm_windows", "void({P}, int32[:, ::1], int64, {J}, int64, int64)"),
+           ("combine_into", "void({J}, int64, " + ("uint64[:, ::1]" if g == "g1" else _G1) + ")"))},
     # key files' points (zkml.formats.point_checks)
     "g1_status": ("zkml.engines.cpu.point_kernels", "g1_status", f"void({_G1}, uint8[::1])"),
     "g2_status": ("zkml.engines.cpu.point_kernels", "g2_status", f"void({_G2}, uint8[::1])"),

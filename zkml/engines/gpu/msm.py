@@ -217,7 +217,7 @@ def _grid(n: int) -> tuple[int, int]:
 def msm_device(group: str, bases, scalars, n: int, seg_len: int | None = None) -> np.ndarray:
     """sum scalars[i] * bases[i]; bases/scalars are device arrays (uint32 views). Returns the
     affine result in the CPU engine's layout ((2, 4) or (2, 2, 4) uint64 Montgomery)."""
-    from zkml.engines.cpu import msm as cpu_msm
+    from zkml.engines.cpu import msm_kernels as cpu_msm
 
     bucket_k, reduce_k, window_k, shape = _KERNELS[group]
     if n == 0:
