@@ -21,7 +21,6 @@ from numba import njit  # noqa: F401 (used by the generated code)
 
 from zkml.engines.cpu import threads
 from zkml.engines.cpu.curve import *  # noqa: F401,F403
-from zkml.engines.cpu.field import _JIT  # noqa: F401
 
 _KERNEL = dict(cache=True, nogil=True)
 _CHUNK = 1024  # points sharing one inversion

@@ -15,7 +15,6 @@ from numba import njit
 from zkml.engines.cpu.field import (  # noqa: F401 (fr_* are generated in field.py)
     FR_ONE,
     fr_add,
-    fr_from_mont,
     fr_inv,
     fr_is_zero,
     fr_load,
