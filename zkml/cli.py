@@ -604,7 +604,8 @@ def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchai
 
             with step("Verifying on chain"):
                 r = verify_onchain(proof_file, bundle, rpc, private_key_file, address)
-            ok, reason, claim = r["onchain"] and r["local"], r["reason"], None
+            ok, claim = r["onchain"] and r["local"], None
+            reason = r["reason"] if not r["local"] or r["onchain"] else "the on-chain verifier returns false"
         else:
             with step("Verifying"):
                 v = check_inference(proof_file, bundle)

@@ -188,7 +188,7 @@ def verify_gas(chain: Chain, tx: dict, block: int) -> tuple[int, str]:
         return int(got["gasUsed"], 16), "eth_createAccessList"
     got = _request(chain, "debug_traceCall", [rpc_tx, hex(block), {"tracer": "callTracer"}])
     if isinstance(got, dict) and got.get("gasUsed") and not got.get("error"):
-        if bytes.fromhex(str(got.get("output", "0x"))[2:]) != TRUE_WORD:
+        if str(got.get("output", "")).lower() != "0x" + TRUE_WORD.hex():
             raise ZkmlError(f"{chain.name}: debug_traceCall says verifyProof returned {got.get('output')}, eth_call said true")
         return int(got["gasUsed"], 16), "debug_traceCall"
     return _least_true_gas(chain, tx, block), "least gas limit"
@@ -207,7 +207,11 @@ def _least_true_gas(chain: Chain, tx: dict, block: int) -> int:
     lo, hi = 21_000, tx["gas"]  # the call returns false at lo (less than any transaction's intrinsic gas), true at hi
     while hi - lo > max(100, hi // 2000):  # within 0.05%
         mid = (lo + hi) // 2
-        if _returns_true(chain, {**tx, "gas": mid}, block):
+        try:
+            true = _returns_true(chain, {**tx, "gas": mid}, block)
+        except ZkmlError:  # "intrinsic gas too low" and other refusals of a small limit
+            true = False
+        if true:
             hi = mid
         else:
             lo = mid
