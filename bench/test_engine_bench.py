@@ -8,7 +8,7 @@ import pytest
 
 from zkml.crypto import bn254 as B
 from zkml.engines.cpu import batch
-from zkml.engines.cpu.msm import msm_g1, msm_g2
+from zkml.engines.cpu.msm import msm_g1, msm_g2, msm_many
 from zkml.engines.cpu.ntt import ntt
 
 
@@ -35,6 +35,13 @@ def test_msm_g2(benchmark, points, log_n):
     _, g2, s = points
     n = 1 << log_n
     benchmark(msm_g2, np.ascontiguousarray(g2[:n]), np.ascontiguousarray(s[:n]))
+
+
+def test_msm_prove_set(benchmark, points):
+    """The five MSMs of a 2^16 prove (four G1, one G2) in one msm_many call, as prove does."""
+    g1, g2, s = points
+    jobs = [("g1", g1, s)] * 4 + [("g2", g2, s)]
+    benchmark(msm_many, jobs)
 
 
 def test_msm_g1_binary_scalars(benchmark, points):

@@ -12,6 +12,12 @@ The kernels are msm_kernels.py's, reached through the native module. Windows are
 independent units of work: a serial GIL-free kernel does the windows [lo, hi) of
 one MSM, and ``msm_many`` hands the windows of several MSMs (G2 beside G1) to both cores, the
 biggest first, so neither core idles while the other finishes.
+
+Buckets take points in scalar order with batched affine additions (``G_msm_windows``).
+Sorting each window's points by bucket first, to sum every bucket as a tree of batched
+affine additions without conflicts, was measured slower on this machine (G1, 2^16 points, one
+core: 0.37 s against 0.27 s): gathering 64-byte points in bucket order misses the cache more
+than the occasional Jacobian fallback of a bucket already in the batch costs.
 """
 
 from __future__ import annotations
