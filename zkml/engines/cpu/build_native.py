@@ -2,6 +2,8 @@
 
     python -m zkml.engines.cpu.build_native      (``make install`` runs it)
 
+It also warms numba's on-disk cache for the setup kernels, which stay JIT-compiled.
+
 pycc has no ``parallel=True`` and its wrappers hold the GIL; the kernels are serial over a
 ``[lo, hi)`` range (zkml/engines/cpu/threads.py) and we compile them with numba's
 ``release_gil`` flag set, so Python threads run them on every core. The library is built in a
@@ -90,17 +92,37 @@ def prune(root: Path, keep: str) -> None:
                 shutil.rmtree(d, ignore_errors=True)
 
 
+def warm_setup_kernels() -> None:
+    """Setup's and contributions' kernels (batch.py, qap_eval.py) are numba JIT kernels with an
+    on-disk cache: one tiny key makes numba compile and cache them now, so no later ``setup``
+    or ``contribute`` waits for the compiler."""
+    import numpy as np
+
+    from zkml.crypto.bn254 import ints_to_limbs
+    from zkml.groth16 import setup
+    from zkml.groth16.contribute import contribute
+    from zkml.r1cs import R1CS, SparseMatrix
+
+    def one(col):
+        return SparseMatrix(np.array([0], np.uint32), np.array([col], np.uint32), ints_to_limbs([1]))
+
+    r1cs = R1CS(n_wires=4, n_pub_out=1, n_pub_in=0, n_prv_in=2, n_constraints=1, a=one(2), b=one(3), c=one(1))
+    contribute(setup.setup_from_secrets(r1cs, setup.DevTau.random()), name="warm-up")
+
+
 def main() -> None:
     key = native.build_key()
     path = native.library_path(key)
     if path.is_file() and "--force" not in sys.argv:
         print(f"native kernels up to date: {path}")
+        warm_setup_kernels()
         return
     t0 = time.perf_counter()
     print(f"compiling prover kernels, once per machine ({len(native.EXPORTS)} entry points)...", flush=True)
     path = build(path.parent.parent, key)
     prune(path.parent.parent, key)
-    print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
+    print(f"wrote {path} in {time.perf_counter() - t0:.0f} s; compiling setup kernels...", flush=True)
+    warm_setup_kernels()
 
 
 if __name__ == "__main__":
