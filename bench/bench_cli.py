@@ -261,6 +261,7 @@ def main() -> None:
     ap.add_argument("--logs", default="12,16,18", help="log2 constraint counts of the Groth16 rows ('' for none)")
     ap.add_argument("--models", default=",".join([*EXAMPLES, *SHAPES]))
     ap.add_argument("--no-ezkl", action="store_true")
+    ap.add_argument("--out", default="cli.md", help="file name under bench/results/ (a partial run: another name)")
     args = ap.parse_args()
     logs = [int(v) for v in args.logs.split(",") if v]
     names = [n for n in args.models.split(",") if n]
@@ -317,8 +318,8 @@ def main() -> None:
         "",
     ])
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "cli.md").write_text(text)
-    print(f"wrote {RESULTS / 'cli.md'}", file=sys.stderr)
+    (RESULTS / args.out).write_text(text)
+    print(f"wrote {RESULTS / args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

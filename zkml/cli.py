@@ -128,8 +128,16 @@ def step(message: str):
         yield
 
 
+def _progress_shown() -> bool:
+    """Stage lines go to a terminal (or with ZKML_PROGRESS=1): a script reading stderr gets the
+    one line of an error, not the stages that ran before it."""
+    return err.is_terminal or os.environ.get("ZKML_PROGRESS") == "1"
+
+
 def _stage_line(started: float):
     """A progress callback for long commands: one stderr line per stage, with the time so far."""
+    if not _progress_shown():
+        return lambda message: None
     return lambda message: err.print(f"  {time.perf_counter() - started:6.1f} s  {escape(message)}",
                                      highlight=False, soft_wrap=True)
 
@@ -426,7 +434,8 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     with step(f"Compiling {model}"):
         c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals,
                                                    input_margin), source=str(calibration),
-                          progress=lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
+                          progress=(lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
+                          if _progress_shown() else None)
     if c.input_range is None:
         err.print(f"note: {calibration} holds fewer than {MIN_SAMPLES} samples, too few for per-feature input ranges; "
                   "prove will check only the input's envelope", highlight=False, soft_wrap=True)
@@ -463,8 +472,9 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None, as_json: bool) -> None:
     from zkml.formats.zkey import write_zkey
     from zkml.groth16 import setup
 
+    r1cs_path = store.check_file(bundle, manifest, store.R1CS_FILE)  # a bad file: its one line, no progress first
     _stage_line(t0)(f"reading {store.R1CS_FILE}")
-    r1cs = read_r1cs(store.check_file(bundle, manifest, store.R1CS_FILE))
+    r1cs = read_r1cs(r1cs_path)
     if not ptau:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
     with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
