@@ -210,7 +210,7 @@ def bench_models(d: Path, names: list[str], runs: int, with_ezkl: bool) -> tuple
             print(f"{name}: ezkl", file=sys.stderr, flush=True)
             e = ezkl_side(d, name, model, cal, inp, 0, runs)
         else:
-            e = {k: Run(note="ezkl not installed (`pip install -e '.[halo2]'`)")
+            e = {k: Run(note="not run (--no-ezkl, or ezkl not installed: `pip install -e '.[halo2]'`)")
                  for k in ("compile", "srs", "setup", "prove", "verify")}
         rows += [f"| {name} | zkml | {z['compile'].cell()} | (in setup) | {z['setup'].cell()} | "
                  f"{z['prove'].cell()} | {z['verify'].cell()} |",
