@@ -101,3 +101,24 @@ def test_a_read_only_cache_folder_builds_into_a_temporary_one(tmp_path):
     notes = [ln for ln in res.stderr.splitlines() if ln.startswith("note:")]
     assert len(notes) == 1 and str(ro) in notes[0] and "for this process only" in notes[0], res.stderr
     assert (tmp_path / "file").read_text() == "not a folder"
+
+
+def test_a_failed_build_falls_back_to_the_jit_once(tmp_path, monkeypatch, capsys):
+    from zkml.engines.cpu import build_native
+
+    calls = []
+
+    def no_compiler(root, key=None):
+        calls.append(root)
+        raise RuntimeError("no C compiler")
+
+    monkeypatch.setenv("ZKML_NATIVE_DIR", str(tmp_path / "native"))
+    monkeypatch.setattr(build_native, "build", no_compiler)
+    monkeypatch.setattr(native, "_loaded", None)
+    k = native.kernels()
+    assert not k.native and callable(k.mul_range)
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note:")]
+    assert len(notes) == 1 and "no C compiler" in notes[0]
+    monkeypatch.setattr(native, "_loaded", None)  # a later command: no second build attempt
+    assert not native.kernels().native and len(calls) == 1
+    monkeypatch.setattr(native, "_loaded", None)

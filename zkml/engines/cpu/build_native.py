@@ -113,14 +113,25 @@ def warm_setup_kernels() -> None:
 def main() -> None:
     key = native.build_key()
     path = native.library_path(key)
+    if "--force" in sys.argv:
+        native._failed_marker(key).unlink(missing_ok=True)
     if path.is_file() and "--force" not in sys.argv:
         print(f"native kernels up to date: {path}")
         warm_setup_kernels()
         return
     t0 = time.perf_counter()
     print(f"compiling prover kernels, once per machine ({len(native.EXPORTS)} entry points)...", flush=True)
-    path = build(path.parent.parent, key)
+    try:
+        path = build(path.parent.parent, key)
+    except Exception as e:  # noqa: BLE001 (no C compiler, say: the JIT kernels still work)
+        why = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200] if str(e).strip() else ''}"
+        native.record_failure(key, why)
+        print(f"note: the native kernels could not be built ({why}); the engine will use numba's JIT "
+              "kernels (slower start-up). Install a C compiler and run this again.", flush=True)
+        warm_setup_kernels()
+        return
     prune(path.parent.parent, key)
+    native._failed_marker(key).unlink(missing_ok=True)
     print(f"wrote {path} in {time.perf_counter() - t0:.0f} s; compiling setup kernels...", flush=True)
     warm_setup_kernels()
 

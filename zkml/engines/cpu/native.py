@@ -168,13 +168,27 @@ def kernels() -> SimpleNamespace:
                 break
             except (ImportError, OSError):  # truncated or foreign file under our key: rebuild it
                 module = None
-    if module is None:
+    if module is None and not _failed_marker(key).is_file():
         module = _build_here(key, library_path(key))
     if module is None:
         _loaded = _jit_kernels()
         return _loaded
     _loaded = SimpleNamespace(**{name: getattr(module, name) for name in EXPORTS}, native=True)
     return _loaded
+
+
+def _failed_marker(key: str) -> Path:
+    """Written when this machine cannot build the library for ``key`` (no C compiler): later
+    commands go straight to the JIT kernels instead of failing the same build again."""
+    return cache_root() / f"{key}.failed"
+
+
+def record_failure(key: str, why: str) -> None:
+    try:
+        cache_root().mkdir(parents=True, exist_ok=True)
+        _failed_marker(key).write_text(why + "\n")
+    except OSError:
+        pass
 
 
 def _build_here(key: str, path: Path):
@@ -195,5 +209,7 @@ def _build_here(key: str, path: Path):
             _note(f"note: the native kernels could not be built ({type(e2).__name__}: {e2}); using numba's JIT")
             return None
     except Exception as e:  # noqa: BLE001
-        _note(f"note: the native kernels could not be built ({type(e).__name__}: {str(e)[:200]}); using numba's JIT")
+        why = f"{type(e).__name__}: {str(e)[:200]}"
+        record_failure(key, why)
+        _note(f"note: the native kernels could not be built ({why}); using numba's JIT")
         return None
