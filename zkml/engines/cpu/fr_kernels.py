@@ -101,6 +101,15 @@ def bit_reverse(a, log_n):
 
 
 @njit(**_JIT)
+def _butterfly(a, twiddles, i0, m, t_index):
+    """(a[i0], a[i0 + m]) <- (u + w t, u - w t), w = twiddles[t_index]."""
+    t = fr_mul(fr_load(a, i0 + m), fr_load(twiddles, t_index))
+    u = fr_load(a, i0)
+    fr_store(a, i0, fr_add(u, t))
+    fr_store(a, i0 + m, fr_sub(u, t))
+
+
+@njit(**_JIT)
 def ntt_stage_range(a, twiddles, m, lo, hi):
     """Butterflies k in [lo, hi) of the layer on blocks of size 2m (k < n/2); twiddles holds
     w^j for j < n/2."""
@@ -109,12 +118,7 @@ def ntt_stage_range(a, twiddles, m, lo, hi):
     for k in range(lo, hi):
         block = k // m
         j = k - block * m
-        i0 = block * 2 * m + j
-        i1 = i0 + m
-        t = fr_mul(fr_load(a, i1), fr_load(twiddles, j * stride))
-        u = fr_load(a, i0)
-        fr_store(a, i0, fr_add(u, t))
-        fr_store(a, i1, fr_sub(u, t))
+        _butterfly(a, twiddles, block * 2 * m + j, m, j * stride)
 
 
 @njit(**_JIT)
@@ -130,12 +134,7 @@ def ntt_blocks_range(a, twiddles, block, lo, hi):
             stride = n // (2 * m)
             for base in range(start, start + block, 2 * m):
                 for j in range(m):
-                    i0 = base + j
-                    i1 = i0 + m
-                    t = fr_mul(fr_load(a, i1), fr_load(twiddles, j * stride))
-                    u = fr_load(a, i0)
-                    fr_store(a, i0, fr_add(u, t))
-                    fr_store(a, i1, fr_sub(u, t))
+                    _butterfly(a, twiddles, base + j, m, j * stride)
             m *= 2
 
 

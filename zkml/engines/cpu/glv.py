@@ -163,22 +163,8 @@ def split_scalar(scalars, i):
     return a0, a1, n1, b0, b1, n2
 
 
-@njit(**_JIT)
-def glv_split(scalars, k_out, neg_out, lo, hi):
-    """For i in [lo, hi): scalars[i] mod r as k1 + lambda * k2 (mod r); k_out[i, part] holds
-    |k_part| as two limbs, neg_out[i, part] its sign (1: negative)."""
-    for i in range(lo, hi):
-        a0, a1, n1, b0, b1, n2 = split_scalar(scalars, i)
-        k_out[i, 0, 0] = a0
-        k_out[i, 0, 1] = a1
-        k_out[i, 1, 0] = b0
-        k_out[i, 1, 1] = b1
-        neg_out[i, 0] = n1
-        neg_out[i, 1] = n2
-
-
 def split_reference(k: int) -> tuple[int, int]:
-    """(k1, k2) with k = k1 + lambda * k2 mod r, as glv_split computes them (Python ints)."""
+    """(k1, k2) with k = k1 + lambda * k2 mod r, as split_scalar computes them (Python ints)."""
     k %= R
     c1 = (k * G1C) >> 256
     c2 = (k * G2C) >> 256
