@@ -1,6 +1,6 @@
 """CPU engine: BN254 field and curve arithmetic, MSM, NTT and the Groth16 prover in numba.
 
-Compiled kernels are cached on disk. numba only re-checks the source file of the function it
+Compiled kernels are cached on disk, beside these sources when the folder is writable. numba only re-checks the source file of the function it
 compiled, not of the functions inlined into it, so the cache lives in a folder named by a hash
 of this whole package: editing any engine file starts a fresh cache instead of reusing stale
 machine code. ``NUMBA_CACHE_DIR`` set by the user wins. numba is not imported here: commands
@@ -20,7 +20,9 @@ def _engine_cache_dir() -> str:
     h = hashlib.sha256()
     for f in sorted(here.glob("*.py")):
         h.update(f.name.encode() + f.read_bytes())
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zkml" / "numba"
+    base = here / "__native__" / "numba"  # beside the sources, as the native module: make install's
+    if not os.access(here, os.W_OK):  # warm-up then serves every process, whatever its XDG_CACHE_HOME
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zkml" / "numba"
     return str(base / h.hexdigest()[:16])
 
 

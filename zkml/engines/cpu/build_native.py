@@ -85,10 +85,11 @@ def build(root: Path, key: str | None = None) -> Path:
 
 
 def prune(root: Path, keep: str) -> None:
-    """Remove libraries built for other keys (older engine sources or versions)."""
+    """Remove libraries built for other keys (older engine sources or versions); numba's JIT
+    cache (``numba/``, see zkml/engines/cpu/__init__.py) stays."""
     if root.is_dir():
         for d in root.iterdir():
-            if d.is_dir() and d.name != keep and not d.name.startswith(".build-"):
+            if d.is_dir() and d.name not in (keep, "numba") and not d.name.startswith(".build-"):
                 shutil.rmtree(d, ignore_errors=True)
 
 
