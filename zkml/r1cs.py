@@ -1,7 +1,9 @@
 """Rank-1 constraint systems: ``<A_i, w> * <B_i, w> = <C_i, w>`` over Fr for every constraint i.
 
 The witness ``w`` starts with the constant 1, then the public outputs, the public inputs, and
-the private signals (circom's order). Matrices are sparse, stored as coordinate lists so a
+the private signals (circom's order). A lookup circuit (two-round Groth16, DESIGN "Lookups")
+ends its public inputs with the challenge and its private signals with the ``n_round2`` signals
+that are computed after it (LogUp inverses); every other private signal is in round 1. Matrices are sparse, stored as coordinate lists so a
 compiler can emit them and an ``.r1cs`` file can be read without per-term Python objects.
 """
 
@@ -49,6 +51,21 @@ class R1CS:
     n_labels: int = 0
     wire_to_label: np.ndarray | None = None  # uint64 per wire, as in circom's section 3
     custom: dict = field(default_factory=dict)
+    n_round2: int = 0  # signals of the second round (the last ones); 0 = a plain circuit
+
+    @property
+    def has_lookups(self) -> bool:
+        return self.n_round2 > 0
+
+    @property
+    def challenge_wire(self) -> int:
+        """The challenge is the last public input of a lookup circuit."""
+        return self.n_public
+
+    @property
+    def n_round1(self) -> int:
+        """Private signals committed in round 1 (all private ones of a plain circuit)."""
+        return self.n_wires - self.n_public - 1 - self.n_round2
 
     @property
     def n_public(self) -> int:

@@ -3,6 +3,10 @@
 Section 1 header: u32 n8, prime, u32 nWires, nPubOut, nPubIn, nPrvIn, u64 nLabels,
 u32 mConstraints. Section 2: per constraint, for A, B and C: u32 nTerms then (u32 wire,
 n8-byte coefficient, standard form) per term. Section 3: u64 label per wire.
+
+Ours, for lookup circuits only: section 16 (``ROUNDS``): u32 layout version (1), u32 n_round2,
+the number of signals (the last ones) solved in the second round, after the challenge (the
+last public input). circom's readers skip sections they do not know.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ class R1csSection(IntEnum):
     HEADER = 1
     CONSTRAINTS = 2
     WIRE_TO_LABEL = 3
+    ROUNDS = 16  # zkml: the two-round (lookup) layout
+
+
+ROUNDS_VERSION = 1
 
 
 def _parse_constraints(raw: bytes, n_constraints: int, p) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -105,9 +113,19 @@ def read_r1cs(path) -> R1CS:
         if n_wires and int(labels.max()) >= max(n_labels, n_wires):
             w = int(np.argmax(labels >= max(n_labels, n_wires)))
             raise FormatError(f"{p}: wire {w} has label {int(labels[w])}, the header counts {n_labels} labels")
+    n_round2 = 0
+    if f.has(R1csSection.ROUNDS):
+        rd = Reader(f.section(R1csSection.ROUNDS, "rounds"), p, "rounds section")
+        version, n_round2 = rd.u32(), rd.u32()
+        if version != ROUNDS_VERSION:
+            raise FormatError(f"{p}: rounds section has layout version {version}; this zkml reads version "
+                              f"{ROUNDS_VERSION} (compile the model again with this zkml)")
+        if n_round2 == 0 or n_pub_in == 0 or 1 + n_pub_out + n_pub_in + n_round2 > n_wires:
+            raise FormatError(f"{p}: rounds section names {n_round2} second-round signals, inconsistent "
+                              f"with the header ({n_wires} wires, {n_pub_in} public inputs)")
     # circom2 writes the constraints before the header; keep the order so files round-trip.
     order = [int(k) for k in f.sections]
-    return R1CS(n_wires=n_wires, n_pub_out=n_pub_out, n_pub_in=n_pub_in, n_prv_in=n_prv_in,
+    return R1CS(n_round2=n_round2, n_wires=n_wires, n_pub_out=n_pub_out, n_pub_in=n_pub_in, n_prv_in=n_prv_in,
                 n_constraints=n_constraints, a=mats[0], b=mats[1], c=mats[2],
                 n_labels=n_labels, wire_to_label=labels, custom={"section_order": order})
 
@@ -157,5 +175,8 @@ def write_r1cs(path, r1cs: R1CS) -> None:
         R1csSection.CONSTRAINTS: constraints,
         R1csSection.WIRE_TO_LABEL: np.asarray(labels, "<u8").tobytes(),
     }
-    order = r1cs.custom.get("section_order", list(sections))
+    if r1cs.n_round2:
+        sections[R1csSection.ROUNDS] = struct.pack("<II", ROUNDS_VERSION, r1cs.n_round2)
+    order = list(r1cs.custom.get("section_order", list(sections)))
+    order += [k for k in sections if k not in order]
     write_binfile(path, b"r1cs", 1, [(k, sections[R1csSection(k)]) for k in order if k in sections])
