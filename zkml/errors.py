@@ -30,3 +30,9 @@ class CannotCheck(ZkmlError):
     unknown, never a pass. Exit code 2."""
 
     exit_code = 2
+
+
+class ChallengeCollision(Exception):
+    """A lookup circuit's challenge equals a looked-up value or a table row (1/0 in round 2).
+    Not a user error: it happens with probability ~ size / r, and the prover retries with a
+    new blinding of D, hence a new challenge."""

@@ -19,7 +19,7 @@ from py_ecc import optimized_bn128 as bn
 
 from zkml.crypto.bn254 import R, g1_to_pyecc, g2_to_pyecc
 from zkml.groth16.data_structures import Proof, VerifyingKey
-from zkml.groth16.verifier import MalformedProof, check_proof, check_vk, verify
+from zkml.groth16.verifier import MalformedProof, check_proof, check_rounds, check_vk, public_with_challenge, verify
 
 
 def verify_batch_equation(vk: VerifyingKey, items: list[tuple[list[int], Proof]], weights: list[int] | None = None) -> bool:
@@ -33,18 +33,26 @@ def verify_batch_equation(vk: VerifyingKey, items: list[tuple[list[int], Proof]]
         if any(not 0 <= x < R for x in public):
             raise MalformedProof(f"proof {i}: a public input is not in [0, r)")
         check_proof(proof)
+        try:
+            check_rounds(vk, proof)
+        except MalformedProof as e:
+            raise MalformedProof(f"proof {i}: {e}") from None
+    items = [(public_with_challenge(vk, public, proof), proof) for public, proof in items]
     weights = weights or [secrets.randbits(128) | 1 for _ in items]
     # sum r_i L_i = (sum r_i) IC_0 + sum_j (sum_i r_i x_ij) IC_j
     coeffs = [sum(weights) % R] + [sum(r * public[j] for r, (public, _) in zip(weights, items)) % R
-                                   for j in range(vk.n_public)]
+                                   for j in range(len(vk.ic) - 1)]
     acc_l = None
     for k, p in zip(coeffs, vk.ic):
         if k and p is not None:
             term = bn.multiply(g1_to_pyecc(p), k)
             acc_l = term if acc_l is None else bn.add(acc_l, term)
-    acc_c = None
+    acc_c = acc_d = None
     pairs = []
     for r, (_, proof) in zip(weights, items):
+        if proof.d is not None:
+            term = bn.multiply(g1_to_pyecc(proof.d), r)
+            acc_d = term if acc_d is None else bn.add(acc_d, term)
         if proof.a is not None and proof.b is not None:
             pairs.append((g2_to_pyecc(proof.b), bn.neg(bn.multiply(g1_to_pyecc(proof.a), r))))
         if proof.c is not None:
@@ -55,6 +63,8 @@ def verify_batch_equation(vk: VerifyingKey, items: list[tuple[list[int], Proof]]
         pairs.append((g2_to_pyecc(vk.gamma2), acc_l))
     if acc_c is not None:
         pairs.append((g2_to_pyecc(vk.delta2), acc_c))
+    if acc_d is not None and vk.has_lookups:
+        pairs.append((g2_to_pyecc(vk.delta_round2), acc_d))
     f = bn.FQ12.one()
     for q_pt, p_pt in pairs:
         if bn.is_inf(q_pt) or bn.is_inf(p_pt):

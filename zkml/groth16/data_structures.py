@@ -3,6 +3,11 @@
 Proving-key points are kept exactly as snarkjs lays them out in a ``.zkey`` (affine, Montgomery
 form, little-endian uint64 limbs, zero = identity) so reading a zkey is one ``frombuffer`` and
 the engines work on the same arrays. Verifying keys and proofs use ints (see crypto.bn254).
+
+Lookup circuits use two-round Groth16 (DESIGN "Lookups"): the private signals of round 1 are
+committed in D over their own delta (delta_round), the rest over delta (delta_final); the
+challenge is the circuit's last public input, computed by every verifier (challenge.py), never
+supplied by the prover, so a lookup key's IC has one point more than its ``n_public``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,18 @@ class VerifyingKey:
     alpha1: tuple
     beta2: tuple
     gamma2: tuple
-    delta2: tuple
-    ic: list  # n_public + 1 G1 points
+    delta2: tuple  # delta_final for a lookup key
+    ic: list  # n_public + 1 G1 points (+ 1 for the challenge of a lookup key)
+    delta_round2: tuple | None = None  # G2; set for a lookup (two-round) key
+
+    @property
+    def has_lookups(self) -> bool:
+        return self.delta_round2 is not None
+
+    @property
+    def n_ic(self) -> int:
+        """IC points the key must have: one per public signal, the constant, the challenge."""
+        return self.n_public + 1 + (1 if self.has_lookups else 0)
 
 
 @dataclass
@@ -27,6 +42,7 @@ class Proof:
     a: tuple  # G1
     b: tuple  # G2
     c: tuple  # G1
+    d: tuple | None = None  # G1: the round-1 commitment of a lookup proof
 
 
 @dataclass
@@ -68,15 +84,31 @@ class ProvingKey:
     h: np.ndarray  # (domain_size, 2, 4)
     contributions: list[Contribution] = field(default_factory=list)
     csh: bytes = b"\x00" * 64  # circuit hash (blake2b-512) for the contributions section
+    # two-round (lookup) keys: the last n_round2 signals are round 2; c's first n_round1 points
+    # are over delta_round, the rest (and h) over delta (= delta_final)
+    n_round2: int = 0
+    delta_round1: np.ndarray | None = None  # (2, 4)
+    delta_round2: np.ndarray | None = None  # (2, 2, 4)
+    round_contributions: list[Contribution] = field(default_factory=list)
+
+    @property
+    def has_lookups(self) -> bool:
+        return self.delta_round1 is not None
+
+    @property
+    def n_round1(self) -> int:
+        """Private signals committed in D (none for a plain key)."""
+        return self.n_vars - self.n_public - 1 - self.n_round2 if self.has_lookups else 0
 
     def verifying_key(self) -> VerifyingKey:
         from zkml.crypto.bn254 import g1_from_array, g2_from_array
 
         return VerifyingKey(
-            n_public=self.n_public,
+            n_public=self.n_public - (1 if self.has_lookups else 0),
             alpha1=g1_from_array(self.alpha1),
             beta2=g2_from_array(self.beta2),
             gamma2=g2_from_array(self.gamma2),
             delta2=g2_from_array(self.delta2),
             ic=[g1_from_array(p) for p in self.ic],
+            delta_round2=g2_from_array(self.delta_round2) if self.has_lookups else None,
         )

@@ -18,7 +18,7 @@ import numpy as np
 from zkml.crypto.bn254 import Q, R, g1_to_array, g2_array, g2_on_twist, ints_to_limbs
 from zkml.engines.cpu.native import kernels
 from zkml.groth16.data_structures import Proof, VerifyingKey
-from zkml.groth16.malformed import MalformedProof, _check_g1
+from zkml.groth16.malformed import MalformedProof, _check_g1, check_ic_count, check_rounds, public_with_challenge
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class PreparedVerifyingKey:
 
     vk: VerifyingKey
     alpha1: np.ndarray  # (2, 4)
-    g2: np.ndarray  # (3, 2, 2, 4): beta2, gamma2, delta2
-    ic: np.ndarray  # (n_public + 1, 2, 4)
+    g2: np.ndarray  # (3, 2, 2, 4): beta2, gamma2, delta2 (and delta_round2 for a lookup key)
+    ic: np.ndarray  # (n_ic, 2, 4)
 
     @property
     def n_public(self) -> int:
@@ -62,11 +62,16 @@ def _check_g2_points(named: list[tuple[str, object]]) -> np.ndarray:
 VK_G2_CHECK = "vk-g2-subgroup-v1"  # the check_cache record's name for a key's G2 points
 
 
+def _vk_g2(vk: VerifyingKey) -> list[tuple[str, object]]:
+    g2 = [("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2)]
+    return g2 + ([("vk delta_round2", vk.delta_round2)] if vk.has_lookups else [])
+
+
 def check_vk(vk: VerifyingKey) -> None:
     """``verifier.check_vk`` in the engine. The G2 subgroup tests are done once per key: a pass is
-    recorded in this machine's own check cache under a hash of the three points."""
+    recorded in this machine's own check cache under a hash of the key's G2 points."""
     _check_g1("vk alpha1", vk.alpha1)
-    g2 = [("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2)]
+    g2 = _vk_g2(vk)
     for name, p in g2:
         if p is not None:
             _check_g2_curve(name, p)
@@ -77,8 +82,7 @@ def check_vk(vk: VerifyingKey) -> None:
     if not check_cache.passed(record):
         _check_g2_points(g2)
         check_cache.remember(record)
-    if len(vk.ic) != vk.n_public + 1:
-        raise MalformedProof(f"vk: IC has {len(vk.ic)} points, expected {vk.n_public + 1}")
+    check_ic_count(vk)
     for i, p in enumerate(vk.ic):
         _check_g1(f"vk IC[{i}]", p)
 
@@ -88,6 +92,7 @@ def check_proof(proof: Proof) -> None:
     _check_g1("proof A", proof.a)
     _check_g2_points([("proof B", proof.b)])
     _check_g1("proof C", proof.c)
+    _check_g1("proof D", proof.d)
 
 
 def prepare_vk(vk: VerifyingKey, *, checked: bool = False) -> PreparedVerifyingKey:
@@ -98,13 +103,12 @@ def prepare_vk(vk: VerifyingKey, *, checked: bool = False) -> PreparedVerifyingK
     wrote."""
     if not checked:
         _check_g1("vk alpha1", vk.alpha1)
-    g2 = [("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2)]
+    g2 = _vk_g2(vk)
     if checked:
         g2_arr = g2_array([p for _, p in g2])
     else:
         g2_arr = _check_g2_points(g2)
-        if len(vk.ic) != vk.n_public + 1:
-            raise MalformedProof(f"vk: IC has {len(vk.ic)} points, expected {vk.n_public + 1}")
+        check_ic_count(vk)
         for i, p in enumerate(vk.ic):
             _check_g1(f"vk IC[{i}]", p)
     return PreparedVerifyingKey(vk=vk, alpha1=g1_to_array(vk.alpha1), g2=g2_arr,
@@ -136,14 +140,18 @@ def _g1_sum(points: np.ndarray, scalars: list[int]) -> np.ndarray:
 
 def verify(vk: VerifyingKey | PreparedVerifyingKey, public: list[int], proof: Proof) -> bool:
     """True iff ``proof`` is a valid Groth16 proof for ``public`` under ``vk``:
-    e(A, B) = e(alpha, beta) e(L, gamma) e(C, delta), checked as one product of four pairings."""
+    e(A, B) = e(alpha, beta) e(L, gamma) e(C, delta), checked as one product of four pairings
+    (five with a lookup key's e(D, delta_round), its challenge recomputed into L)."""
     pvk = _as_prepared(vk)
     _check_public(pvk, public)
     _check_g1("proof A", proof.a)
     b_arr = _check_g2_points([("proof B", proof.b)])
     _check_g1("proof C", proof.c)
-    l_arr = _g1_sum(pvk.ic, [1, *public])
-    g1 = np.stack([g1_to_array(_neg_g1(proof.a)), pvk.alpha1, l_arr, g1_to_array(proof.c)])
+    _check_g1("proof D", proof.d)
+    check_rounds(pvk.vk, proof)
+    l_arr = _g1_sum(pvk.ic, [1, *public_with_challenge(pvk.vk, public, proof)])
+    g1 = [g1_to_array(_neg_g1(proof.a)), pvk.alpha1, l_arr, g1_to_array(proof.c)]
+    g1 = np.stack(g1 + ([g1_to_array(proof.d)] if pvk.vk.has_lookups else []))
     g2 = np.concatenate([b_arr, pvk.g2])
     return bool(kernels().pairing_product_is_one(g1, g2))
 
@@ -152,7 +160,8 @@ def verify_batch_equation(vk: VerifyingKey | PreparedVerifyingKey, items: list[t
                           weights: list[int] | None = None) -> bool:
     """``batch_verify.verify_batch_equation`` in the engine: with random 128-bit weights r_i,
     prod e(r_i A_i, B_i) = e((sum r_i) alpha, beta) e(sum r_i L_i, gamma) e(sum r_i C_i, delta),
-    n + 3 pairings and one final exponentiation. Malformed proofs raise ``MalformedProof``."""
+    n + 3 pairings and one final exponentiation (n + 4 with a lookup key's e(sum r_i D_i,
+    delta_round)). Malformed proofs raise ``MalformedProof``."""
     if not items:
         return True
     pvk = _as_prepared(vk)
@@ -160,21 +169,30 @@ def verify_batch_equation(vk: VerifyingKey | PreparedVerifyingKey, items: list[t
         _check_public(pvk, public, f"proof {i}: ")
         _check_g1(f"proof {i} A", proof.a)
         _check_g1(f"proof {i} C", proof.c)
+        _check_g1(f"proof {i} D", proof.d)
+        try:
+            check_rounds(pvk.vk, proof)
+        except MalformedProof as e:
+            raise MalformedProof(f"proof {i}: {e}") from None
+    items = [(public_with_challenge(pvk.vk, public, proof), proof) for public, proof in items]
     b_arr = _check_g2_points([(f"proof {i} B", proof.b) for i, (_, proof) in enumerate(items)])
     weights = weights or [secrets.randbits(128) | 1 for _ in items]
     n = len(items)
     total = sum(weights) % R
     # sum r_i L_i = (sum r_i) IC_0 + sum_j (sum_i r_i x_ij) IC_j
     coeffs = [total] + [sum(r * public[j] for r, (public, _) in zip(weights, items)) % R
-                        for j in range(pvk.n_public)]
+                        for j in range(len(pvk.ic) - 1)]
     a_arr = np.stack([g1_to_array(_neg_g1(proof.a)) for _, proof in items] + [pvk.alpha1])
     ra = np.zeros_like(a_arr)
     kernels().g1_mul_each(a_arr, ints_to_limbs([*weights, total]), ra)
     sum_l = _g1_sum(pvk.ic, coeffs)
     sum_c = _g1_sum(np.stack([g1_to_array(proof.c) for _, proof in items]), weights)
-    g1 = np.concatenate([ra, sum_l[None], sum_c[None]])
+    extra = []
+    if pvk.vk.has_lookups:
+        extra = [_g1_sum(np.stack([g1_to_array(proof.d) for _, proof in items]), weights)[None]]
+    g1 = np.concatenate([ra, sum_l[None], sum_c[None], *extra])
     g2 = np.concatenate([b_arr, pvk.g2])
-    assert g1.shape[0] == g2.shape[0] == n + 3
+    assert g1.shape[0] == g2.shape[0] == n + 3 + len(extra)
     return bool(kernels().pairing_product_is_one(g1, g2))
 
 

@@ -145,17 +145,21 @@ def qap_at(r1cs: R1CS, basis: np.ndarray, terms=None) -> list[np.ndarray]:
 
 
 def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
-                       progress=None) -> ProvingKey:
+                       progress=None, delta_round: int | None = None) -> ProvingKey:
     """Circuit keys from known phase-1 secrets (development tau), with a first contribution.
 
     Knowing delta here, the contribution is folded into the scalars rather than applied to the
-    points afterwards, and recorded like any other contribution. ``progress(message)`` is
-    called as each stage starts.
+    points afterwards, and recorded like any other contribution. A lookup circuit gets a second
+    delta for its round-1 signals (``delta_round``). ``progress(message)`` is called as each
+    stage starts.
     """
     from zkml.engines.cpu import qap_eval, threads
-    from zkml.groth16.contribute import record, secret_from_entropy
+    from zkml.groth16.contribute import record, record_round, secret_from_entropy
 
     delta = secret_from_entropy() if delta is None else delta
+    rounds = r1cs.n_round2 > 0
+    if rounds:
+        delta_round = secret_from_entropy() if delta_round is None else delta_round
     n = domain_size(r1cs)
     if n > 1 << 27:
         raise ZkmlError(f"circuit needs a domain of 2^{n.bit_length() - 1}; the maximum is 2^27")
@@ -171,18 +175,26 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
     terms = qap_coefficients(r1cs)
     u, v, w = qap_at(r1cs, lagrange_limbs(tau, n, mont=True), terms)
     k = np.empty_like(u)
-    threads.run_ranges(qap_eval.combine_range, n_vars, u, v, w, _limbs([beta, alpha, delta_inv], True),
+    first_inv = pow(delta_round, -1, R) if rounds else delta_inv
+    threads.run_ranges(qap_eval.combine_range, n_vars, u, v, w, _limbs([beta, alpha, first_inv], True),
                        n_pub + 1, k, min_chunk=1 << 12)
     del w
+    if rounds:  # round-2 signals over delta_final: times delta_round / delta_final
+        from zkml.crypto.bn254 import limbs_to_ints
+
+        f = delta_round * delta_inv % R
+        tail = k[n_vars - r1cs.n_round2:]
+        tail[:] = ints_to_limbs([x * f % R for x in limbs_to_ints(tail)])
     h = h_scalars(tau, n, delta_inv)
 
-    g1_scalars = np.concatenate([u, v, k, h, _limbs([alpha, beta, delta], False)])
+    extra = [delta_round] if rounds else []
+    g1_scalars = np.concatenate([u, v, k, h, _limbs([alpha, beta, delta] + extra, False)])
     del u, k, h
     step(f"G1 points: {len(g1_scalars):,} fixed-base multiplications")
     g1 = batch.fixed_base_mul("g1", g1_to_array(G1_GENERATOR), g1_scalars)
     del g1_scalars
     step(f"G2 points: {n_vars + 3:,} fixed-base multiplications")
-    g2 = batch.fixed_base_mul("g2", g2_to_array(G2_GENERATOR), np.concatenate([v, _limbs([beta, 1, delta], False)]))
+    g2 = batch.fixed_base_mul("g2", g2_to_array(G2_GENERATOR), np.concatenate([v, _limbs([beta, 1, delta] + extra, False)]))
     del v
     a_pts, b1_pts, k_pts, h_pts, singles1 = np.split(g1, np.cumsum([n_vars, n_vars, n_vars, n]))
     b2_pts, singles2 = g2[:n_vars], g2[n_vars:]
@@ -211,6 +223,10 @@ def setup_from_secrets(r1cs: R1CS, dev: DevTau, delta: int | None = None,
         csh=circuit_hash(r1cs),
     )
     pk.contributions = [record(pk, delta, g1_from_array(pk.delta1), "development setup")]
+    if rounds:
+        pk.n_round2, pk.delta_round1, pk.delta_round2 = r1cs.n_round2, singles1[3], singles2[3]
+        pk.round_contributions = [record_round(pk, delta_round, g1_from_array(pk.delta_round1),
+                                               "development setup")]
     return pk
 
 
@@ -221,6 +237,8 @@ def circuit_hash(r1cs: R1CS) -> bytes:
         for arr in (m.rows, m.cols, m.values):
             h.update(np.ascontiguousarray(arr).tobytes())
     h.update(f"{r1cs.n_wires},{r1cs.n_public},{r1cs.n_constraints}".encode())
+    if r1cs.n_round2:
+        h.update(f",rounds:{r1cs.n_round2}".encode())
     return h.digest()
 
 
@@ -228,7 +246,7 @@ def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau", progress=None) -> Pr
     """Circuit keys from a prepared ``.ptau`` (Lagrange sections 12-15), as ``snarkjs zkey new``.
 
     Gamma and delta are 1 (the generators): the key is not usable until a contribution is
-    applied (``contribute``), exactly as with snarkjs.
+    applied (``contribute``), exactly as with snarkjs. A lookup circuit's delta_round too.
     """
     n = domain_size(r1cs)
     log_n = n.bit_length() - 1
@@ -281,4 +299,5 @@ def setup_from_ptau(r1cs: R1CS, ptau, source: str = "ptau", progress=None) -> Pr
         c=k_pts[n_pub + 1:],
         h=h_pts,
         csh=circuit_hash(r1cs),
+        **({"n_round2": r1cs.n_round2, "delta_round1": g1, "delta_round2": g2} if r1cs.n_round2 else {}),
     )

@@ -1,7 +1,9 @@
 """The independent Groth16 verifier, on py_ecc only (it never imports the prover engines).
 
 Accepts iff e(A, B) = e(alpha, beta) * e(L, gamma) * e(C, delta), L = IC_0 + sum x_i IC_i,
-checked as one product of four Miller loops and a single final exponentiation. Malformed input
+checked as one product of four Miller loops and a single final exponentiation; a lookup key adds
+e(D, delta_round) and the challenge (recomputed here, challenge.py) as the last input of L: five
+Miller loops. Malformed input
 (wrong counts, coordinates >= q, points off the curve or outside the r-torsion, public inputs
 >= r) raises ``MalformedProof``; a well-formed proof that does not check returns False.
 """
@@ -11,7 +13,13 @@ from __future__ import annotations
 from py_ecc import optimized_bn128 as bn
 
 from zkml.crypto.bn254 import Q, R, g1_to_pyecc, g2_to_pyecc
-from zkml.groth16.malformed import MalformedProof, _check_g1  # noqa: F401 (part of this module's interface)
+from zkml.groth16.malformed import (  # noqa: F401 (MalformedProof is part of this module's interface)
+    MalformedProof,
+    _check_g1,
+    check_ic_count,
+    check_rounds,
+    public_with_challenge,
+)
 from zkml.groth16.data_structures import Proof, VerifyingKey
 
 
@@ -30,10 +38,10 @@ def _check_g2(name: str, p) -> None:
 
 def check_vk(vk: VerifyingKey) -> None:
     _check_g1("vk alpha1", vk.alpha1)
-    for name, p in (("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2)):
+    for name, p in (("vk beta2", vk.beta2), ("vk gamma2", vk.gamma2), ("vk delta2", vk.delta2),
+                    ("vk delta_round2", vk.delta_round2)):
         _check_g2(name, p)
-    if len(vk.ic) != vk.n_public + 1:
-        raise MalformedProof(f"vk: IC has {len(vk.ic)} points, expected {vk.n_public + 1}")
+    check_ic_count(vk)
     for i, p in enumerate(vk.ic):
         _check_g1(f"vk IC[{i}]", p)
 
@@ -42,6 +50,7 @@ def check_proof(proof: Proof) -> None:
     _check_g1("proof A", proof.a)
     _check_g2("proof B", proof.b)
     _check_g1("proof C", proof.c)
+    _check_g1("proof D", proof.d)
 
 
 def verify(vk: VerifyingKey, public: list[int], proof: Proof) -> bool:
@@ -53,8 +62,9 @@ def verify(vk: VerifyingKey, public: list[int], proof: Proof) -> bool:
             raise MalformedProof(f"public input {i} is not in [0, r): {x}")
     check_vk(vk)
     check_proof(proof)
+    check_rounds(vk, proof)
     acc = g1_to_pyecc(vk.ic[0])
-    for x, p in zip(public, vk.ic[1:]):
+    for x, p in zip(public_with_challenge(vk, public, proof), vk.ic[1:]):
         if x:
             acc = bn.add(acc, bn.multiply(g1_to_pyecc(p), x))
     pairs = [
@@ -63,6 +73,8 @@ def verify(vk: VerifyingKey, public: list[int], proof: Proof) -> bool:
         (g2_to_pyecc(vk.gamma2), acc),
         (g2_to_pyecc(vk.delta2), g1_to_pyecc(proof.c)),
     ]
+    if vk.has_lookups:
+        pairs.append((g2_to_pyecc(vk.delta_round2), g1_to_pyecc(proof.d)))
     f = bn.FQ12.one()
     for q_pt, p_pt in pairs:
         if bn.is_inf(q_pt) or bn.is_inf(p_pt):
