@@ -157,3 +157,55 @@ def circom_multiplier(tmp_path_factory):
     return d
 
 
+
+
+def logup_circuit(values, table=tuple(range(8))):
+    """A hand-written two-round LogUp circuit, independent of the compiler's gadgets: private
+    round-1 values f_i looked up in ``table`` with multiplicities m_j, public output sum(f),
+    challenge z (the last public input), round 2: u_i = 1/(z - f_i), v_j = m_j/(z - t_j),
+    sum u = sum v. Returns (r1cs, round-1 witness ints, complete(z, mult=None) -> witness)."""
+    from zkml.errors import ChallengeCollision
+
+    n, t = len(values), len(table)
+    f0, m0, u0 = 3, 3 + n, 3 + n + t
+    v0 = u0 + n
+    n_wires = v0 + t
+    a, b, c = [], [], []
+    row = 0
+    for i in range(n):  # (z - f_i) * u_i = 1
+        a += [(row, 2, 1), (row, f0 + i, -1)]
+        b.append((row, u0 + i, 1))
+        c.append((row, 0, 1))
+        row += 1
+    for j, tj in enumerate(table):  # (z - t_j) * v_j = m_j
+        a += [(row, 2, 1), (row, 0, -tj)]
+        b.append((row, v0 + j, 1))
+        c.append((row, m0 + j, 1))
+        row += 1
+    a += [(row, u0 + i, 1) for i in range(n)] + [(row, v0 + j, -1) for j in range(t)]  # sum u - sum v = 0
+    b.append((row, 0, 1))
+    row += 1
+    a += [(row, f0 + i, 1) for i in range(n)] + [(row, 1, -1)]  # out = sum f
+    b.append((row, 0, 1))
+    row += 1
+    r1cs = R1CS(n_wires=n_wires, n_pub_out=1, n_pub_in=1, n_prv_in=0, n_constraints=row,
+                a=sparse(a), b=sparse(b), c=sparse(c), n_round2=n + t)
+    mult = [sum(1 for v in values if v == tj) for tj in table]
+    w1 = [1, sum(values) % R, 0] + [v % R for v in values] + [m % R for m in mult] + [0] * (n + t)
+
+    def complete(z, mult=mult):
+        w = list(w1)
+        w[2] = z
+        for j, m in enumerate(mult):
+            w[m0 + j] = m % R
+        for i, v in enumerate(values):
+            if (z - v) % R == 0:
+                raise ChallengeCollision("challenge equals a looked-up value")
+            w[u0 + i] = pow((z - v) % R, -1, R)
+        for j, (tj, m) in enumerate(zip(table, mult)):
+            if (z - tj) % R == 0:
+                raise ChallengeCollision("challenge equals a table row")
+            w[v0 + j] = m * pow((z - tj) % R, -1, R) % R
+        return w
+
+    return r1cs, w1, complete

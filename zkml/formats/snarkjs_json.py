@@ -4,6 +4,12 @@ Numbers are decimal strings; points are projective with z = "1" (G2: ["1", "0"])
 write snarkjs's optional ``vk_alphabeta_12``: its value depends on the pairing library's Miller
 loop normalisation (py_ecc's differs from ffjavascript's by a fixed power) and no verifier,
 snarkjs's included, reads it.
+
+Lookup (two-round) keys and proofs are ours: protocol ``groth16-lookup``; the key adds
+``vk_delta_round_2`` and ``challenge`` (how the challenge is hashed, with the key's digest, which
+a reader recomputes and compares), its IC one point more than ``nPublic`` + 1 (the challenge's);
+the proof adds ``pi_d``. public.json holds the claim's signals only: verifiers compute the
+challenge themselves.
 """
 
 from __future__ import annotations
@@ -52,9 +58,19 @@ def _g2_json(p) -> list[list[str]]:
     return [[str(p[0][0]), str(p[0][1])], [str(p[1][0]), str(p[1][1])], ["1", "0"]]
 
 
+LOOKUP_PROTOCOL = "groth16-lookup"
+
+
+def _challenge_json(vk: VerifyingKey) -> dict:
+    from zkml.groth16.challenge import TAG, VK_TAG, vk_digest
+
+    return {"hash": "keccak256", "tag": TAG.decode(), "vk_tag": VK_TAG.decode(),
+            "vk_digest": "0x" + vk_digest(vk).hex()}
+
+
 def vk_to_json(vk: VerifyingKey) -> dict:
-    return {
-        "protocol": "groth16",
+    out = {
+        "protocol": LOOKUP_PROTOCOL if vk.has_lookups else "groth16",
         "curve": "bn128",
         "nPublic": vk.n_public,
         "vk_alpha_1": _g1_json(vk.alpha1),
@@ -63,11 +79,17 @@ def vk_to_json(vk: VerifyingKey) -> dict:
         "vk_delta_2": _g2_json(vk.delta2),
         "IC": [_g1_json(p) for p in vk.ic],
     }
+    if vk.has_lookups:
+        out["vk_delta_round_2"] = _g2_json(vk.delta_round2)
+        out["challenge"] = _challenge_json(vk)
+    return out
 
 
 def proof_to_json(proof: Proof) -> dict:
-    return {"pi_a": _g1_json(proof.a), "pi_b": _g2_json(proof.b), "pi_c": _g1_json(proof.c),
-            "protocol": "groth16", "curve": "bn128"}
+    out = {"pi_a": _g1_json(proof.a), "pi_b": _g2_json(proof.b), "pi_c": _g1_json(proof.c)}
+    if proof.d is not None:
+        out["pi_d"] = _g1_json(proof.d)
+    return {**out, "protocol": LOOKUP_PROTOCOL if proof.d is not None else "groth16", "curve": "bn128"}
 
 
 def write_vk(path, vk: VerifyingKey) -> None:
@@ -148,34 +170,53 @@ def read_vk(path) -> VerifyingKey:
 def vk_from_json(data, path) -> VerifyingKey:
     """A verifying key from snarkjs's JSON object; `path` names where it came from in errors."""
     d = _obj(path, data, ["protocol", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"])
-    if d["protocol"] != "groth16":
-        raise FormatError(f"{path}: protocol is {str(d['protocol'])[:40]!r}, not 'groth16'")
+    if d["protocol"] not in ("groth16", LOOKUP_PROTOCOL):
+        raise FormatError(f"{path}: protocol is {str(d['protocol'])[:40]!r}, not 'groth16' or '{LOOKUP_PROTOCOL}'")
+    lookups = d["protocol"] == LOOKUP_PROTOCOL
+    if lookups:
+        _obj(path, d, ["vk_delta_round_2", "challenge"])
+    elif "vk_delta_round_2" in d:
+        raise FormatError(f"{path}: a 'groth16' key with vk_delta_round_2; a lookup key says protocol "
+                          f"'{LOOKUP_PROTOCOL}' (edited file?)")
     if d.get("curve", "bn128") not in ("bn128", "bn254"):
         raise FormatError(f"{path}: curve is {str(d['curve'])[:40]!r}; only bn128 (BN254) is supported")
     if not isinstance(d["IC"], list) or not d["IC"]:
         raise FormatError(f"{path}: IC must be a non-empty list of G1 points")
     ic = [_g1(path, f"IC[{i}]", p) for i, p in enumerate(d["IC"])]
-    n_public = d.get("nPublic", len(ic) - 1)
+    extra = 1 if lookups else 0  # the challenge's IC point
+    n_public = d.get("nPublic", len(ic) - 1 - extra)
     if isinstance(n_public, bool) or not isinstance(n_public, int):
         raise FormatError(f"{path}: field 'nPublic' must be an integer, got {type_name(n_public)}")
-    if n_public != len(ic) - 1:
-        raise FormatError(f"{path}: nPublic is {n_public} but IC has {len(ic)} points (expected nPublic + 1)")
+    if n_public != len(ic) - 1 - extra:
+        raise FormatError(f"{path}: nPublic is {n_public} but IC has {len(ic)} points (expected nPublic + "
+                          f"{1 + extra})")
     vk = VerifyingKey(n_public=n_public, alpha1=_g1(path, "vk_alpha_1", d["vk_alpha_1"]),
                       beta2=_g2(path, "vk_beta_2", d["vk_beta_2"]),
                       gamma2=_g2(path, "vk_gamma_2", d["vk_gamma_2"]),
-                      delta2=_g2(path, "vk_delta_2", d["vk_delta_2"]), ic=ic)
-    for name in ("alpha1", "beta2", "gamma2", "delta2"):
+                      delta2=_g2(path, "vk_delta_2", d["vk_delta_2"]), ic=ic,
+                      delta_round2=_g2(path, "vk_delta_round_2", d["vk_delta_round_2"]) if lookups else None)
+    for name in ("alpha1", "beta2", "gamma2", "delta2") + (("delta_round2",) if lookups else ()):
         if getattr(vk, name) is None:
             raise FormatError(f"{path}: vk {name} is the point at infinity ({ADVICE['vk']})")
+    if lookups and d["challenge"] != _challenge_json(vk):
+        raise FormatError(f"{path}: field 'challenge' does not describe this key's challenge (hash keccak256, "
+                          "tags and vk_digest as zkml computes them); export the verifying key again")
     _checked(path, "vk", check_vk, vk)
     return vk
 
 
 def read_proof(path) -> Proof:
     d = _obj(path, _load(path), ["pi_a", "pi_b", "pi_c"])
-    if d.get("protocol", "groth16") != "groth16":
-        raise FormatError(f"{path}: protocol is {str(d['protocol'])[:40]!r}, not 'groth16'")
-    proof = Proof(a=_g1(path, "pi_a", d["pi_a"]), b=_g2(path, "pi_b", d["pi_b"]), c=_g1(path, "pi_c", d["pi_c"]))
+    protocol = d.get("protocol", "groth16")
+    if protocol not in ("groth16", LOOKUP_PROTOCOL):
+        raise FormatError(f"{path}: protocol is {str(protocol)[:40]!r}, not 'groth16' or '{LOOKUP_PROTOCOL}'")
+    if (protocol == LOOKUP_PROTOCOL) != ("pi_d" in d):
+        raise FormatError(f"{path}: protocol {protocol!r} " + ("without pi_d, the lookup proof's commitment"
+                          if "pi_d" not in d else "with a pi_d point; a lookup proof says protocol "
+                          f"'{LOOKUP_PROTOCOL}'") + f" ({ADVICE['proof']})")
+    pi_d = _g1(path, "pi_d", d["pi_d"]) if "pi_d" in d else None
+    proof = Proof(a=_g1(path, "pi_a", d["pi_a"]), b=_g2(path, "pi_b", d["pi_b"]), c=_g1(path, "pi_c", d["pi_c"]),
+                  d=pi_d)
     _checked(path, "proof", check_proof, proof)
     return proof
 

@@ -10,6 +10,14 @@ Two encodings to know (from snarkjs ``zkey_new.js`` / ``groth16_prove.js``):
   Montgomery product with a raw witness value is the Montgomery form of c * w;
 - section 9 holds the odd points L^{2n}_{2i+1}(tau) of the 2n-domain Lagrange basis (over delta
   after contributions); the prover pairs them with A*B - C evaluated on the odd coset.
+
+Lookup (two-round) keys are ours, layout version 1: the protocol is ``GROTH16_ROUNDS`` (snarkjs
+refuses it by design, its prover would ignore the second delta), sections 1-10 are as above with
+nPublic counting the challenge (the last public signal) and section 8 holding the round-1 points
+(over delta_round) before the round-2 ones (over delta); then
+- section 16 ``ROUNDS``: u32 layout version (1), u32 n_round2 (the last signals, solved after
+  the challenge), delta_round in G1 (64 bytes) and G2 (128 bytes), LEM like every point;
+- section 17 ``ROUND_CONTRIBUTIONS``: delta_round's contribution records, laid out as section 10.
 """
 
 from __future__ import annotations
@@ -44,9 +52,13 @@ class ZkeySection(IntEnum):
     POINTS_C = 8
     POINTS_H = 9
     CONTRIBUTIONS = 10
+    ROUNDS = 16
+    ROUND_CONTRIBUTIONS = 17
 
 
 GROTH16 = 1
+GROTH16_ROUNDS = 0x5A4B0001  # zkml's two-round Groth16 (lookup circuits)
+ROUNDS_VERSION = 1
 
 
 ADVICE = "re-run setup or get the key again"
@@ -58,8 +70,11 @@ def read_zkey(path) -> ProvingKey:
     f = read_binfile(path, b"zkey", (1,))
     p = f.path
     proto = Reader(f.section(ZkeySection.PROTOCOL, "protocol"), p, "protocol section").u32()
-    if proto != GROTH16:
-        raise FormatError(f"{p}: protocol {proto} is not Groth16 (1); PLONK/FFLONK keys are not supported")
+    if proto not in (GROTH16, GROTH16_ROUNDS):
+        raise FormatError(f"{p}: protocol {proto} is not Groth16 (1) or zkml's two-round Groth16 "
+                          f"({GROTH16_ROUNDS:#x}); PLONK/FFLONK keys are not supported")
+    if proto == GROTH16 and f.has(ZkeySection.ROUNDS):
+        raise FormatError(f"{p}: a plain Groth16 key (protocol 1) with a rounds section (16); corrupt file, {ADVICE}")
     h = Reader(f.section(ZkeySection.GROTH16_HEADER, "Groth16 header"), p, "Groth16 header")
     h.field(Q, "the base field prime q")
     h.field(R, "the scalar field prime r")
@@ -117,11 +132,41 @@ def read_zkey(path) -> ProvingKey:
     if f.has(ZkeySection.CONTRIBUTIONS):
         pk.csh, pk.contributions, contrib_points = _read_contributions(
             Reader(f.section(ZkeySection.CONTRIBUTIONS, "contributions"), p, "contributions section"))
+    if proto == GROTH16_ROUNDS:
+        groups += _read_rounds(f, p, pk)
     check_points(p, groups + contrib_points, ADVICE)
     return pk
 
 
-def _read_contributions(r: Reader):
+def _read_rounds(f, p, pk: ProvingKey) -> list:
+    """Sections 16 and 17 of a lookup key into ``pk``; returns their points for checking."""
+    from zkml.formats.point_checks import Points
+
+    r = Reader(f.section(ZkeySection.ROUNDS, "rounds (a two-round key must have one)"), p, "rounds section")
+    version = r.u32()
+    if version != ROUNDS_VERSION:
+        raise FormatError(f"{p}: two-round zkey layout version {version}; this zkml reads version "
+                          f"{ROUNDS_VERSION} (run setup again with this zkml)")
+    n_round2 = r.u32()
+    if n_round2 == 0 or pk.n_public < 1 or pk.n_public + 1 + n_round2 > pk.n_vars:
+        raise FormatError(f"{p}: rounds section names {n_round2} second-round signals, inconsistent with "
+                          f"the header ({pk.n_vars} signals, {pk.n_public} public)")
+    pk.n_round2 = n_round2
+    pk.delta_round1 = r.limbs(1, 2)[0]
+    pk.delta_round2 = r.limbs(1, 4)[0].reshape(2, 2, 4)
+    if len(r.buf) != r.pos:
+        raise FormatError(f"{p}: rounds section has {len(r.buf) - r.pos} bytes more than its fields")
+    groups = [Points("ROUNDS", pk.delta_round1[None], ("delta_round1",), identity_ok=False),
+              Points("ROUNDS", pk.delta_round2[None], ("delta_round2",), identity_ok=False)]
+    if f.has(ZkeySection.ROUND_CONTRIBUTIONS):
+        _, pk.round_contributions, more = _read_contributions(
+            Reader(f.section(ZkeySection.ROUND_CONTRIBUTIONS, "round contributions"), p,
+                   "round contributions section"), ZkeySection.ROUND_CONTRIBUTIONS.name)
+        groups += more
+    return groups
+
+
+def _read_contributions(r: Reader, sec: str = ZkeySection.CONTRIBUTIONS.name):
     """(csh, contributions, their points for the caller to check with the rest of the key)."""
     csh = bytes(r.take(64))
     records, g1s, g2s = [], [], []
@@ -137,7 +182,6 @@ def _read_contributions(r: Reader):
     names1 = tuple(f"contribution {i + 1} {n}" for i in range(len(records))
                    for n in ("delta_after", "g1_s", "g1_sx"))
     names2 = tuple(f"contribution {i + 1} g2_spx" for i in range(len(records)))
-    sec = ZkeySection.CONTRIBUTIONS.name
     from zkml.formats.point_checks import Points
 
     groups = [Points(sec, np.concatenate(g1s), names1, identity_ok=False),
@@ -209,19 +253,28 @@ def _coefficients(pk: ProvingKey) -> memoryview:
     return memoryview(buf)
 
 
+def _contributions(csh: bytes, records) -> bytes:
+    out = bytearray(csh) + struct.pack("<I", len(records))
+    for c in records:
+        params = _encode_params(c)
+        out += (_g1(c.delta_after) + _g1(c.g1_s) + _g1(c.g1_sx) + _g2(c.g2_spx) + c.transcript
+                + struct.pack("<II", c.type, len(params)) + params)
+    return bytes(out)
+
+
 def write_zkey(path, pk: ProvingKey) -> None:
     header = (
         struct.pack("<I", 32) + le(Q) + struct.pack("<I", 32) + le(R)
         + struct.pack("<III", pk.n_vars, pk.n_public, pk.domain_size)
         + b"".join(_arr(a) for a in (pk.alpha1, pk.beta1, pk.beta2, pk.gamma2, pk.delta1, pk.delta2))
     )
-    contrib = bytearray(pk.csh) + struct.pack("<I", len(pk.contributions))
-    for c in pk.contributions:
-        params = _encode_params(c)
-        contrib += (_g1(c.delta_after) + _g1(c.g1_s) + _g1(c.g1_sx) + _g2(c.g2_spx) + c.transcript
-                    + struct.pack("<II", c.type, len(params)) + params)
+    rounds = []
+    if pk.has_lookups:
+        rounds = [(ZkeySection.ROUNDS, struct.pack("<II", ROUNDS_VERSION, pk.n_round2)
+                   + bytes(_arr(pk.delta_round1)) + bytes(_arr(pk.delta_round2))),
+                  (ZkeySection.ROUND_CONTRIBUTIONS, _contributions(pk.csh, pk.round_contributions))]
     write_binfile(path, b"zkey", 1, [
-        (ZkeySection.PROTOCOL, struct.pack("<I", GROTH16)),
+        (ZkeySection.PROTOCOL, struct.pack("<I", GROTH16_ROUNDS if pk.has_lookups else GROTH16)),
         (ZkeySection.GROTH16_HEADER, header),
         (ZkeySection.IC, _arr(pk.ic)),
         (ZkeySection.COEFFICIENTS, _coefficients(pk)),
@@ -230,5 +283,6 @@ def write_zkey(path, pk: ProvingKey) -> None:
         (ZkeySection.POINTS_B2, _arr(pk.b2)),
         (ZkeySection.POINTS_C, _arr(pk.c)),
         (ZkeySection.POINTS_H, _arr(pk.h)),
-        (ZkeySection.CONTRIBUTIONS, bytes(contrib)),
+        (ZkeySection.CONTRIBUTIONS, _contributions(pk.csh, pk.contributions)),
+        *rounds,
     ])

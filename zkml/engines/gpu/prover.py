@@ -104,11 +104,28 @@ def h_evaluations(pk: ProvingKey, witness: np.ndarray, key: DeviceKey | None = N
     return h, w_std
 
 
-def prove(pk: ProvingKey, witness: np.ndarray, *, r: int | None = None, s: int | None = None) -> Proof:
-    """A Groth16 proof for ``witness`` ((n_vars, 4) uint64, standard form, < r)."""
+def commit(pk: ProvingKey, witness: np.ndarray, rho: int):
+    """The round-1 commitment D of a lookup key, as the CPU engine's ``commit`` computes it."""
+    if not pk.has_lookups:
+        raise ValueError("a plain Groth16 key has no round-1 commitment")
+    key = device_key(pk)
+    lo, n1 = pk.n_public + 1, pk.n_round1
+    w1 = np.ascontiguousarray(witness[lo: lo + n1], np.uint64)
+    if len(w1) != n1:
+        raise ValueError(f"round-1 witness has {len(w1)} private values, the key expects {n1}")
+    d = msm_device("g1", key.c[:n1], cuda.to_device(as_u32(w1)), n1)
+    return g1_from_array(msm("g1", np.stack([d, pk.delta1]), ints_to_limbs([1, rho % R])))
+
+
+def prove(pk: ProvingKey, witness: np.ndarray, *, r: int | None = None, s: int | None = None,
+          rho: int | None = None, d=None) -> Proof:
+    """A Groth16 proof for ``witness`` ((n_vars, 4) uint64, standard form, < r); a lookup key
+    needs the ``rho`` and ``d`` of ``commit``, as on the CPU engine."""
     witness = np.ascontiguousarray(witness, np.uint64)
     if witness.shape != (pk.n_vars, 4):
         raise ValueError(f"witness has {len(witness)} values, proving key expects {pk.n_vars}")
+    if pk.has_lookups and (rho is None or d is None):
+        raise ValueError("a lookup key is proved with the rho and D of commit()")
     r = secrets.randbelow(R) if r is None else r % R
     s = secrets.randbelow(R) if s is None else s % R
     key = device_key(pk)
@@ -116,11 +133,17 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, r: int | None = None, s: int |
     a = msm_device("g1", key.a, w, pk.n_vars)
     b1 = msm_device("g1", key.b1, w, pk.n_vars)
     b2 = msm_device("g2", key.b2, w, pk.n_vars)
-    c = msm_device("g1", key.c, w[pk.n_public + 1:], pk.n_vars - pk.n_public - 1)
+    first, n1 = pk.n_public + 1 + pk.n_round1, pk.n_round1
+    c = msm_device("g1", key.c[n1:], w[first:], pk.n_vars - first)
     hh = msm_device("g1", key.h, h, pk.domain_size)
 
     pi_a = msm("g1", np.stack([pk.alpha1, a, pk.delta1]), ints_to_limbs([1, 1, r]))
     pi_b1 = msm("g1", np.stack([pk.beta1, b1, pk.delta1]), ints_to_limbs([1, 1, s]))
     pi_b = msm("g2", np.stack([pk.beta2, b2, pk.delta2]), ints_to_limbs([1, 1, s]))
-    pi_c = msm("g1", np.stack([c, hh, pi_a, pi_b1, pk.delta1]), ints_to_limbs([1, 1, s, r, (-r * s) % R]))
-    return Proof(a=g1_from_array(pi_a), b=g2_from_array(pi_b), c=g1_from_array(pi_c))
+    pts, ks = [c, hh, pi_a, pi_b1, pk.delta1], [1, 1, s, r, (-r * s) % R]
+    if pk.has_lookups:
+        pts.append(pk.delta_round1)
+        ks.append((-rho) % R)
+    pi_c = msm("g1", np.stack(pts), ints_to_limbs(ks))
+    return Proof(a=g1_from_array(pi_a), b=g2_from_array(pi_b), c=g1_from_array(pi_c),
+                 d=d if pk.has_lookups else None)
