@@ -108,7 +108,19 @@ def breast_cancer():
     np.savez(HERE / "breast_cancer_test.npz", x=x[te], y=y[te])
 
 
+def cifar_cnn():
+    """DeepProve's CIFAR CNN shape (widths 12, 33, 251, 175; 264k parameters) with seeded random
+    weights and a calibration split, from bench/shapes.py: it measures cost, not accuracy."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parent / "bench"))
+    import shapes
+
+    shapes.write(HERE, ["cifar_cnn"])
+
+
 if __name__ == "__main__":
     x, y, tr, te = digits()
     digits_cnn(x, y, tr, te)
     breast_cancer()
+    cifar_cnn()

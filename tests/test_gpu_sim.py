@@ -362,3 +362,25 @@ def test_a_key_too_large_for_the_device_is_refused_before_upload(monkeypatch):
     monkeypatch.setattr(P, "DeviceKey", lambda pk: pytest.fail("uploaded before checking the size"))
     with pytest.raises(ZkmlError, match=r"needs about .* GiB of device memory, the GPU has 0.0 GiB free of 80.0 GiB"):
         P.device_key(pk)
+
+
+def test_lookup_prove_is_bit_identical_to_cpu():
+    """Two-round keys: the same D (commit) and the same proof for the same r, s, rho."""
+    from conftest import logup_circuit
+    from zkml.engines.cpu import prover as cpu
+    from zkml.engines.gpu import prover as gpu
+    from zkml.groth16.challenge import challenge
+    from zkml.groth16.setup import DevTau, setup_from_secrets
+    from zkml.groth16.verifier import verify
+
+    r1cs, w1, complete = logup_circuit([1, 3, 3, 6])
+    pk = setup_from_secrets(r1cs, DevTau.random())
+    d = gpu.commit(pk, ints_to_limbs(w1), 17)
+    assert d == cpu.commit(pk, ints_to_limbs(w1), 17)
+    vk = pk.verifying_key()
+    public = w1[1:2]
+    full = ints_to_limbs(complete(challenge(vk, public, d)))
+    got = gpu.prove(pk, full, r=11, s=13, rho=17, d=d)
+    assert got == cpu.prove(pk, full, r=11, s=13, rho=17, d=d)
+    assert verify(vk, public, got)
+    assert not verify(vk, public, gpu.prove(pk, full, r=11, s=13, rho=18, d=d))  # rho must match D's

@@ -151,8 +151,7 @@ def claim_signals(doc: dict, where: str) -> list[int]:
 def check_proof(doc: dict, where: str) -> tuple[bool, str]:
     """(valid, reason): the claim matches the public signals and the proof verifies (engine, or py_ecc with --reference)
     under the document's verifying key."""
-    from zkml.formats.snarkjs_json import _g1, _g2, vk_from_json
-    from zkml.groth16.data_structures import Proof
+    from zkml.formats.snarkjs_json import proof_from_json, vk_from_json
     from zkml.groth16.verifying import verify
 
     public = [int(s) for s in doc["proof"]["public_signals"]]
@@ -171,9 +170,7 @@ def check_proof(doc: dict, where: str) -> tuple[bool, str]:
         except (KeyError, TypeError, ValueError) as e:
             raise FormatError(f"{where}: a chunk proof is incomplete ({type(e).__name__}: {e})") from None
     vk = vk_from_json(doc["circuit"]["verifying_key"], f"{where}: circuit.verifying_key")
-    p = doc["proof"]
-    proof = Proof(a=_g1(where, "proof.pi_a", p.get("pi_a")), b=_g2(where, "proof.pi_b", p.get("pi_b")),
-                  c=_g1(where, "proof.pi_c", p.get("pi_c")))
+    proof = proof_from_json(doc["proof"], where, "proof.")
     try:
         ok = verify(vk, public, proof)
     except FormatError as e:

@@ -28,7 +28,7 @@ DOC_KEYS = ("zkml_proof_version", "claim", "proof", "public_signals")
 CLAIM_KEYS = ("kind", "model_sha256", "weights_sha256", "vk_sha256", "input", "outputs")
 INPUT_KEYS = ("name", "shape", "visibility", "values", "commitment")
 OUTPUT_KEYS = ("name", "shape", "values", "argmax", "transform")
-PROOF_KEYS = ("pi_a", "pi_b", "pi_c", "protocol", "curve")
+PROOF_KEYS = ("pi_a", "pi_b", "pi_c", "pi_d", "protocol", "curve")
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -88,11 +88,15 @@ def check_claim(doc: dict, manifest: dict, vk_sha256: str, bundle, where: str) -
 def check_proof_fields(doc: dict, where: str) -> None:
     p = doc["proof"]
     only(p, PROOF_KEYS, "proof", where)
-    for key, want in (("protocol", "groth16"), ("curve", "bn128")):
-        got = get(p, key, str, "proof", where)
-        if got != want:
-            raise FormatError(f"{where}: proof.{key} is {_show(got)}; zkml proofs are {want!r}")
-    for key in ("pi_a", "pi_b", "pi_c"):
+    protocols = ("groth16", "groth16-lookup")
+    got = get(p, "protocol", str, "proof", where)
+    if got not in protocols:
+        raise FormatError(f"{where}: proof.protocol is {_show(got)}; zkml proofs are 'groth16' (or "
+                          "'groth16-lookup' for lookup circuits)")
+    got = get(p, "curve", str, "proof", where)
+    if got != "bn128":
+        raise FormatError(f"{where}: proof.curve is {_show(got)}; zkml proofs are 'bn128'")
+    for key in ("pi_a", "pi_b", "pi_c") + (("pi_d",) if "pi_d" in p else ()):
         get(p, key, list, "proof", where)
 
 
@@ -103,12 +107,9 @@ def public_signals(doc: dict, where: str) -> list[int]:
 
 
 def groth16_proof(doc: dict, where: str):
-    from zkml.formats.snarkjs_json import _g1, _g2
-    from zkml.groth16.data_structures import Proof
+    from zkml.formats.snarkjs_json import proof_from_json
 
-    p = doc["proof"]
-    return Proof(a=_g1(where, "proof.pi_a", p.get("pi_a")), b=_g2(where, "proof.pi_b", p.get("pi_b")),
-                 c=_g1(where, "proof.pi_c", p.get("pi_c")))
+    return proof_from_json(doc["proof"], where, "proof.")
 
 
 def output_parts(manifest: dict, outputs: list, where: str, exact: bool, prefix: str = "claim") -> list[tuple[str, list[int]]]:

@@ -206,19 +206,28 @@ def vk_from_json(data, path) -> VerifyingKey:
 
 
 def read_proof(path) -> Proof:
-    d = _obj(path, _load(path), ["pi_a", "pi_b", "pi_c"])
-    protocol = d.get("protocol", "groth16")
-    if protocol not in ("groth16", LOOKUP_PROTOCOL):
-        raise FormatError(f"{path}: protocol is {str(protocol)[:40]!r}, not 'groth16' or '{LOOKUP_PROTOCOL}'")
-    if (protocol == LOOKUP_PROTOCOL) != ("pi_d" in d):
-        raise FormatError(f"{path}: protocol {protocol!r} " + ("without pi_d, the lookup proof's commitment"
-                          if "pi_d" not in d else "with a pi_d point; a lookup proof says protocol "
-                          f"'{LOOKUP_PROTOCOL}'") + f" ({ADVICE['proof']})")
-    pi_d = _g1(path, "pi_d", d["pi_d"]) if "pi_d" in d else None
-    proof = Proof(a=_g1(path, "pi_a", d["pi_a"]), b=_g2(path, "pi_b", d["pi_b"]), c=_g1(path, "pi_c", d["pi_c"]),
-                  d=pi_d)
+    proof = proof_from_json(_obj(path, _load(path), ["pi_a", "pi_b", "pi_c"]), path)
     _checked(path, "proof", check_proof, proof)
     return proof
+
+
+def proof_from_json(d: dict, where, prefix: str = "") -> Proof:
+    """The points of a snarkjs-shaped proof object (``prefix`` names it inside a larger file:
+    "proof." in a zkml proof file); its protocol must agree with whether it carries pi_d."""
+    for key in ("pi_a", "pi_b", "pi_c"):
+        if key not in d:
+            raise FormatError(f"{where}: field {prefix}{key} is missing")
+    protocol = d.get("protocol", "groth16")
+    if protocol not in ("groth16", LOOKUP_PROTOCOL):
+        raise FormatError(f"{where}: {prefix}protocol is {str(protocol)[:40]!r}, not 'groth16' or "
+                          f"'{LOOKUP_PROTOCOL}'")
+    if (protocol == LOOKUP_PROTOCOL) != ("pi_d" in d):
+        raise FormatError(f"{where}: {prefix}protocol {protocol!r} " + (
+            f"without {prefix}pi_d, the lookup proof's commitment" if "pi_d" not in d else
+            f"with a {prefix}pi_d point; a lookup proof says protocol '{LOOKUP_PROTOCOL}'") + f" ({ADVICE['proof']})")
+    return Proof(a=_g1(where, f"{prefix}pi_a", d["pi_a"]), b=_g2(where, f"{prefix}pi_b", d["pi_b"]),
+                 c=_g1(where, f"{prefix}pi_c", d["pi_c"]),
+                 d=_g1(where, f"{prefix}pi_d", d["pi_d"]) if "pi_d" in d else None)
 
 
 def read_public(path) -> list[int]:

@@ -132,9 +132,8 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
 
 def check_chunks(doc: dict, where: str) -> tuple[bool, str]:
     """(valid, reason) for a chunked evaluation document (see the module docstring)."""
-    from zkml.formats.snarkjs_json import _g1, _g2, vk_from_json
+    from zkml.formats.snarkjs_json import proof_from_json, vk_from_json
     from zkml.groth16.verifying import verify_batch
-    from zkml.groth16.data_structures import Proof
 
     c = doc["claim"]
     d, m = c["dataset"], c["metric"]
@@ -154,8 +153,7 @@ def check_chunks(doc: dict, where: str) -> tuple[bool, str]:
             return False, f"chunk {ch['index']}: its public signals are not [count, {ch['index']}, {size}, 0, commitment]"
         total += pub[0]
         leaves[ch["index"]] = pub[4]
-        items.append((pub, Proof(a=_g1(where, "chunk pi_a", ch["pi_a"]), b=_g2(where, "chunk pi_b", ch["pi_b"]),
-                                 c=_g1(where, "chunk pi_c", ch["pi_c"]))))
+        items.append((pub, proof_from_json(ch, where, f"chunk {ch['index']} ")))
     if total != m["correct"]:
         return False, f"the chunk counts add up to {total}, the claim says {m['correct']}"
     if merkle_root([leaves[i] for i in range(count)]) != int(d["commitment"]):
