@@ -30,3 +30,8 @@ class CannotCheck(ZkmlError):
     unknown, never a pass. Exit code 2."""
 
     exit_code = 2
+
+
+class ChallengeCollision(ZkmlError):
+    """The lookup challenge equals a looked-up value (a 1/0 in LogUp's round 2); probability
+    about n/r. The prover re-blinds its round-1 commitment, which gives a fresh challenge."""
