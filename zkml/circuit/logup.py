@@ -51,6 +51,7 @@ class Table:
     u_wires: list = field(default_factory=list)  # per group, after round 2
     p_wires: list = field(default_factory=list)  # per group: (n, k - 1) products gamma^l * x_l
     v_wires: np.ndarray | None = None
+    sum_constraint: int | None = None  # index of the LogUp sum (emit mode)
     _sorted: tuple | None = None
 
     @property
@@ -166,6 +167,12 @@ class LookupArgument:
             return
         self.requests.append((x.lc if self.b.emit else None, v.copy(), bits, self.b.where))
 
+    def summary(self) -> dict:
+        """What ``zkml inspect`` shows: the limb width and each table's size and use."""
+        return {"range_width": self.width,
+                "tables": [{"name": t.name, "rows": len(t.rows), "columns": t.k, "lookups": t.n_lookups}
+                           for t in self.tables.values() if t.groups]}
+
     # --- round 1 --------------------------------------------------------------------------------
 
     def commit(self) -> None:
@@ -279,6 +286,7 @@ class LookupArgument:
                 b.enforce(a, LC.of_wires(t.v_wires), LC.of_wires(t.m_wires))
                 us = np.concatenate([u.ravel() for u in t.u_wires])
                 total = LC(np.zeros(len(us), np.int64), us, np.ones(len(us), np.int64), 1)
+                t.sum_constraint = b.n_constraints
                 b.enforce_linear(total - LC(np.zeros(n_rows, np.int64), t.v_wires, np.ones(n_rows, np.int64), 1))
             else:
                 b.n_constraints += n_rows + 1

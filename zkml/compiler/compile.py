@@ -60,6 +60,7 @@ class Compiled:
     stats: list = field(default_factory=list)
     input_range: dict | None = None  # per-feature calibrated range (zkml/compiler/input_range.py)
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # ops' quantized weights, per node
+    lookups: dict | None = None  # lookup circuits: {"range_width", "tables": [{name, rows, columns, lookups}]}
 
 
 def load_for_compile(path) -> Graph:
@@ -281,6 +282,7 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     clock.done(f"built {b.n_constraints:,} constraints over {b.n_wires:,} wires")
     c.r1cs = b.r1cs()
+    c.lookups = b.argument.summary() if b.challenge_wire is not None else None
     clock.done(f"assembled the R1CS, {sum(m.nnz for m in (c.r1cs.a, c.r1cs.b, c.r1cs.c)):,} terms")
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]
     c.output_bounds = [(t.lo.ravel().tolist(), t.hi.ravel().tolist()) for t in outs]
