@@ -427,3 +427,43 @@ def test_cifar_cnn_with_lookups_needs_a_quarter_of_the_constraints(tmp_path):
 
     for x in xs[:3]:
         assert all(np.array_equal(a, b) for a, b in zip(forward(off, x), forward(on, x)))
+
+
+def test_evaluation_circuit_with_lookups_puts_the_challenge_last():
+    from zkml.compiler.compile import CompileConfig, compile_model
+    from zkml.compiler.evaluate import build_evaluation
+
+    cal = np.load(MODELS / "breast_cancer_calibration.npz")["x"]
+    c = compile_model(MODELS / "breast_cancer.onnx", cal, CompileConfig(lookups=True))
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    xs, ys = data["x"][:2], data["y"][:2]
+    full, _, _ = build_evaluation(c, xs, ys, 0, 99, emit=True)
+    r1cs = full.r1cs()
+    values, _, _ = build_evaluation(c, xs, ys, 0, 99, emit=False)
+    ch = random_challenge()
+    values.round2(ch)
+    w = values.witness()
+    r1cs.check_witness(w)
+    assert r1cs.n_round2 > 0 and w[r1cs.challenge_wire] == ch and r1cs.challenge_wire == r1cs.n_public
+
+
+def test_three_column_table_and_one_bit_relu():
+    """Rows of k = 3 fold with gamma and gamma^2 (one more product wire each); a ReLU of a
+    1-bit range needs a 0-bit check: a linear constraint, no lookup."""
+    b = CircuitBuilder(lookups=True)
+    t = b.table("triples", [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 4]])
+    cols = [b.signal(v, PUBLIC_INPUT) for v in ([1, 7, 1], [2, 8, 2], [4, 9, 3])]
+    b.lookup(t, *cols)
+    b.publish(relu(b, b.signal([-1, 0], PUBLIC_INPUT), 1), PUBLIC_OUTPUT)
+    b.commit_round1()
+    r1cs, w = complete(b, random_challenge())
+    r1cs.check_witness(w)
+    assert len(b.argument.gamma_wires) == 2
+    for i in range(1, len(w)):
+        bad = list(w)
+        bad[i] = (bad[i] + 1) % R
+        with pytest.raises(UnsatisfiedWitness):
+            r1cs.check_witness(bad)
+    with pytest.raises(ZkmlError, match=r"value \(1, 2, 5\)"):
+        b2 = CircuitBuilder(lookups=True)
+        b2.lookup(b2.table("triples", [[1, 2, 3]]), *(b2.signal([v]) for v in (1, 2, 5)))
