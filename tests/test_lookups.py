@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, PUBLIC_OUTPUT, ROUND2, CircuitBuilder, Signal
 from zkml.circuit.gadgets.function_table import lookup_function
 from zkml.circuit.gadgets.range_check import range_check_signed, range_check_unsigned
@@ -467,3 +466,13 @@ def test_three_column_table_and_one_bit_relu():
     with pytest.raises(ZkmlError, match=r"value \(1, 2, 5\)"):
         b2 = CircuitBuilder(lookups=True)
         b2.lookup(b2.table("triples", [[1, 2, 3]]), *(b2.signal([v]) for v in (1, 2, 5)))
+
+
+def test_a_circuit_beyond_the_domain_is_refused_at_commit(monkeypatch):
+    import zkml.circuit.logup as logup
+
+    monkeypatch.setattr(logup, "FR_TWO_ADICITY", 6)  # a 64-row domain stands in for 2^28
+    b = CircuitBuilder(lookups=True)
+    range_check_unsigned(b, b.signal(np.arange(100) % 8, PUBLIC_INPUT), 3)
+    with pytest.raises(ZkmlError, match=r"constraints with its lookup tables \(range: \d+ rows\)"):
+        b.commit_round1()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, CircuitBuilder, Signal
+from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, PUBLIC_OUTPUT, CircuitBuilder, Signal
 from zkml.crypto.bn254 import FR_TWO_ADICITY, R
 from zkml.errors import ChallengeCollision, ZkmlError
 
@@ -193,7 +193,8 @@ class LookupArgument:
             t.m_wires = b.alloc(t.m_values, PRIVATE)
         self.challenge_wire = int(b.alloc(np.zeros(1, np.int64), PUBLIC_INPUT)[0])
         total = b.n_constraints + self.round2_constraints()
-        if total + b.n_wires > 1 << FR_TWO_ADICITY:
+        n_public = int(sum(((k == PUBLIC_INPUT) | (k == PUBLIC_OUTPUT)).sum() for k in b._kinds))
+        if total + n_public + 1 > 1 << FR_TWO_ADICITY:  # Groth16's domain holds constraints and public inputs
             raise ZkmlError(f"the circuit needs {total:,} constraints with its lookup tables "
                             f"({', '.join(f'{t.name}: {len(t.rows):,} rows' for t in live)}), more than BN254's "
                             f"2^{FR_TWO_ADICITY} domain holds; use a smaller model or input")
