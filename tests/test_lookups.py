@@ -476,3 +476,10 @@ def test_a_circuit_beyond_the_domain_is_refused_at_commit(monkeypatch):
     range_check_unsigned(b, b.signal(np.arange(100) % 8, PUBLIC_INPUT), 3)
     with pytest.raises(ZkmlError, match=r"constraints with its lookup tables \(range: \d+ rows\)"):
         b.commit_round1()
+
+
+def test_node_stats_count_their_lookups(digits_cnn):
+    on = digits_cnn[True]
+    relu = next(s for s in on.stats if s["op"] == "Relu")
+    assert relu["lookups"] > 0 and relu["constraints"] > relu["lookups"]
+    assert sum(s["lookups"] for s in on.stats) <= sum(t["lookups"] for t in on.lookups["tables"])

@@ -169,9 +169,14 @@ class LookupArgument:
 
     def summary(self) -> dict:
         """What ``zkml inspect`` shows: the limb width and each table's size and use."""
+        per_node: dict = {}
+        for t in self.tables.values():
+            for g in t.groups:
+                per_node[g.where] = per_node.get(g.where, 0) + len(g.index)
         return {"range_width": self.width,
                 "tables": [{"name": t.name, "rows": len(t.rows), "columns": t.k, "lookups": t.n_lookups}
-                           for t in self.tables.values() if t.groups]}
+                           for t in self.tables.values() if t.groups],
+                "per_node": per_node}
 
     # --- round 1 --------------------------------------------------------------------------------
 

@@ -208,6 +208,13 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
         hw, hv = chain_hash(b, [w for w, _ in parts], [v for _, v in parts])
         b.publish(Signal(LC.of_wires(np.array([hw])) if emit else None, np.array([hv], dtype=object)), PUBLIC_OUTPUT)
     finish_round1(b)
+    c.lookups = None
+    if b.challenge_wire is not None:  # lookups are made at the end; each costs a constraint of its node
+        c.lookups = b.argument.summary()
+        per_node = c.lookups.pop("per_node")
+        for s in c.stats:
+            s["lookups"] = per_node.get(s["node"], 0)
+            s["constraints"] += s["lookups"]
     return b, outputs
 
 
@@ -282,7 +289,6 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     clock.done(f"built {b.n_constraints:,} constraints over {b.n_wires:,} wires")
     c.r1cs = b.r1cs()
-    c.lookups = b.argument.summary() if b.challenge_wire is not None else None
     clock.done(f"assembled the R1CS, {sum(m.nnz for m in (c.r1cs.a, c.r1cs.b, c.r1cs.c)):,} terms")
     c.outputs = [(n, t.shape, t.frac) for n, t in zip(graph.outputs, outs)]
     c.output_bounds = [(t.lo.ravel().tolist(), t.hi.ravel().tolist()) for t in outs]
