@@ -412,10 +412,15 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("--input-margin", type=click.FloatRange(0), default=1.0, show_default=True,
               help="prove refuses an input feature outside its calibrated [min, max] widened by this fraction "
                    "of the range.")
+@click.option("--lookups", type=click.Choice(["on", "off"]), default=None,
+              help="on: range checks and activations as lookups (two-round Groth16, a few constraints each); "
+                   "off: bit decompositions (plain Groth16, snarkjs-compatible). Default: "
+                   "the compiler's (zkml.compiler.compile.DEFAULT_LOOKUPS).")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @_json
 def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
-                input_visibility: str, public_signals: str, input_margin: float, force: bool, as_json: bool) -> None:
+                input_visibility: str, public_signals: str, input_margin: float, lookups: str | None, force: bool,
+                as_json: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
@@ -433,7 +438,8 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
         c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals,
-                                                   input_margin), source=str(calibration),
+                                                   input_margin, None if lookups is None else lookups == "on"),
+                          source=str(calibration),
                           progress=(lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
                           if _progress_shown() else None)
     if c.input_range is None:
@@ -1049,6 +1055,11 @@ def _inspect_text(bundle: Path, m: dict) -> list[str]:
         out_print(f"no calibrated input range recorded: prove checks only |x| < {2 ** (inp['bits'] - 1 - inp['frac']):g}")
     c = field(m, "circuit", dict, where)
     out_print(f"{c.get('constraints')} constraints, {c.get('wires')} wires, {c.get('public')} public signals")
+    lk = c.get("lookups")
+    if isinstance(lk, dict) and isinstance(lk.get("tables"), list):
+        parts = [f"{escape(str(t.get('name')))}: {t.get('rows')} rows x {t.get('columns')}, {t.get('lookups')} lookups"
+                 for t in lk["tables"] if isinstance(t, dict)]
+        out_print(f"lookups (two-round Groth16, limb width {lk.get('range_width')}): " + "; ".join(parts))
     if "fidelity" in m:
         f = m["fidelity"]
         if f.get("argmax_agreement") is None:  # compiled where no float oracle could run the model

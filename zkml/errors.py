@@ -32,7 +32,7 @@ class CannotCheck(ZkmlError):
     exit_code = 2
 
 
-class ChallengeCollision(Exception):
-    """A lookup circuit's challenge equals a looked-up value or a table row (1/0 in round 2).
-    Not a user error: it happens with probability ~ size / r, and the prover retries with a
-    new blinding of D, hence a new challenge."""
+class ChallengeCollision(ZkmlError):
+    """A lookup circuit's challenge equals a looked-up value or a table row (1/0 in round 2):
+    probability about size / r. Not a user error: the prover re-blinds D, which gives a fresh
+    challenge."""

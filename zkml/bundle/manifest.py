@@ -64,6 +64,8 @@ def check_manifest(m, where: str) -> dict:
     _small_int(field(m, "config.weight_bits", int, where), "config.weight_bits", where, 1, 64)
     if "public_signals" in m["config"] and field(m, "config.public_signals", str, where) not in ("packed", "hash"):
         raise FormatError(f"{where}: field 'config.public_signals' must be 'packed' or 'hash'")
+    if "lookups" in m["config"]:
+        field(m, "config.lookups", bool, where)
     inp = field(m, "input", dict, where)
     field(m, "input.name", str, where)
     shape = _int_list(field(m, "input.shape", list, where), "input.shape", where, positive=True)

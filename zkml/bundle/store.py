@@ -100,7 +100,7 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
             "curve": "bn254",
             "model": {"source": str(model_path), "sha256": sha256_file(model_path), "weights_sha256": weights_hash(model)},
             "config": {"frac_bits": compiled.config.frac_bits, "weight_bits": compiled.config.weight_bits,
-                       "public_signals": compiled.config.public_signals},
+                       "public_signals": compiled.config.public_signals, "lookups": bool(compiled.config.lookups)},
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
                       "frac": compiled.input_frac,
                       "tensor_fracs": compiled.tensor_fracs,
@@ -110,7 +110,8 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
                          "lo": [int(v) for v in lo], "hi": [int(v) for v in hi]}
                         for (n, s, f), (lo, hi) in zip(compiled.outputs, compiled.output_bounds)],
             "circuit": {"constraints": compiled.r1cs.n_constraints, "wires": compiled.r1cs.n_wires,
-                        "public": compiled.r1cs.n_public},
+                        "public": compiled.r1cs.n_public,
+                        **({"lookups": compiled.lookups} if compiled.lookups else {})},
             "nodes": compiled.stats,
             "approximations": compiled.output_transforms.get("_approximations", {}),
             **extra,
@@ -198,7 +199,8 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     manifest = manifest or read_manifest(bundle)
     graph = load_graph(bundle, manifest)
     cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"],
-                        manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"))
+                        manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"),
+                        lookups=manifest["config"].get("lookups", False))  # bundles from before lookups: plain
     inp = manifest["input"]
     c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"], inp.get("tensor_fracs", {}))
     c.input_range = inp.get("range")

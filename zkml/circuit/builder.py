@@ -6,6 +6,11 @@ linear layers produce Signals without any constraint and the next non-linear gad
 them. Values are int64 (the compiler's bounds keep every intermediate below 2^62); they become
 field elements (mod r, negatives wrapped) only in ``finalize``, which also renumbers wires into
 circom's order: the constant 1, public outputs, public inputs, private signals.
+
+With ``lookups`` on, gadgets record lookups (``lookup``) and range checks (deferred) instead of
+bit decompositions; ``commit_round1`` turns them into limbs and multiplicities (round-1 private
+wires) and the challenge (the last public input), and ``round2(c)`` fills the LogUp inverses
+(wires of kind ROUND2, numbered last) and emits their constraints (zkml/circuit/logup.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 from zkml.crypto.bn254 import R, ints_to_limbs
 from zkml.r1cs import R1CS, SparseMatrix
 
-PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE = 0, 1, 2
+PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE, ROUND2 = 0, 1, 2, 3
 
 
 @dataclass
@@ -111,13 +116,18 @@ class Signal:
 
 
 class CircuitBuilder:
-    def __init__(self, emit: bool = True):
+    def __init__(self, emit: bool = True, lookups: bool = False):
         self.emit = emit
+        self.lookups = lookups  # gadgets use tables (LogUp) instead of bit decompositions
+        self.where: str | None = None  # the node being built, named in witness errors
         self._values: list[np.ndarray] = [np.ones(1, np.int64)]
         self._kinds: list[np.ndarray] = [np.full(1, -1, np.int8)]
         self.n_wires = 1
         self._terms = {"a": [], "b": [], "c": []}
         self.n_constraints = 0
+        self._round = 1  # 1 while building; 1 committed, then 2 once round2 allocates
+        self._committed = False
+        self._argument = None  # zkml.circuit.logup.LookupArgument, made on first use
 
     # --- wires --------------------------------------------------------------------------------
 
@@ -127,6 +137,10 @@ class CircuitBuilder:
         values = np.asarray(values)
         if values.dtype != object:
             values = values.astype(np.int64)
+        if self._round == 2 and kind == PRIVATE:
+            kind = ROUND2  # every wire made after the challenge depends on it
+        elif self._committed and kind in (PUBLIC_INPUT, PUBLIC_OUTPUT) and self.challenge_wire is not None:
+            raise RuntimeError("public wires after commit_round1: the challenge must be the last public input")
         n = values.size
         wires = np.arange(self.n_wires, self.n_wires + n, dtype=np.int64).reshape(values.shape)
         self.n_wires += n
@@ -183,6 +197,64 @@ class CircuitBuilder:
             return
         self.enforce(lc, LC.constant(np.ones(lc.k, np.int64)), LC.constant(np.zeros(lc.k, np.int64)))
 
+    # --- lookups (zkml/circuit/logup.py) -------------------------------------------------------
+
+    @property
+    def argument(self):
+        if self._argument is None:
+            from zkml.circuit.logup import LookupArgument
+
+            self._argument = LookupArgument(self)
+        return self._argument
+
+    def table(self, name: str, rows) -> "Table":  # noqa: F821
+        """The table ``name`` with the given rows ((T,) or (T, k) int64), registered once."""
+        return self.argument.table(name, rows)
+
+    def lookup(self, table, *columns: Signal) -> None:
+        """Record that each element (or row of elements across ``columns``) is a row of ``table``."""
+        self.argument.lookup(table, columns)
+
+    def request_range(self, x: Signal, bits: int) -> None:
+        """Record 0 <= x < 2^bits, checked with limbs once the limb width is chosen at commit."""
+        self.argument.request_range(x, bits)
+
+    @property
+    def challenge_wire(self) -> int | None:
+        """Builder index of the challenge wire (None for a plain circuit)."""
+        return None if self._argument is None else self._argument.challenge_wire
+
+    def commit_round1(self) -> None:
+        """End of the circuit: limbs, multiplicities and the challenge wire. No-op without lookups."""
+        if self._committed:
+            raise RuntimeError("commit_round1 called twice")
+        self._committed = True
+        if self._argument is not None:
+            self._argument.commit()
+
+    def round2(self, c: int) -> None:
+        """Set the challenge to c, fill every second-round wire and (emit) emit the LogUp constraints."""
+        if not self._committed:
+            raise RuntimeError("round2 before commit_round1")
+        if self._argument is not None and self._argument.challenge_wire is not None:
+            self._argument.round2(int(c))
+
+    def set_value(self, wire: int, value) -> None:
+        """Overwrite the value of one wire (the challenge, once known)."""
+        start = 0
+        for i, v in enumerate(self._values):
+            if wire < start + len(v):
+                if v.dtype != object:
+                    self._values[i] = v = v.astype(object)
+                v[wire - start] = value
+                return
+            start += len(v)
+        raise IndexError(wire)
+
+    def final_index(self) -> np.ndarray:
+        """Position of each builder wire in the witness order (r1cs() and witness() use it)."""
+        return self._order()[0]
+
     # --- output -------------------------------------------------------------------------------
 
     def witness_values(self) -> np.ndarray:
@@ -192,10 +264,10 @@ class CircuitBuilder:
 
     def _order(self) -> tuple[np.ndarray, dict[int, int]]:
         kinds = np.concatenate(self._kinds)
-        order = np.concatenate([[0]] + [np.flatnonzero(kinds == k) for k in (PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE)])
+        order = np.concatenate([[0]] + [np.flatnonzero(kinds == k) for k in (PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE, ROUND2)])
         new_index = np.empty(len(order), np.int64)
         new_index[order] = np.arange(len(order))
-        counts = {k: int((kinds == k).sum()) for k in (PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE)}
+        counts = {k: int((kinds == k).sum()) for k in (PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE, ROUND2)}
         return new_index, counts
 
     def witness(self) -> list[int]:
@@ -222,8 +294,11 @@ class CircuitBuilder:
                 mats.append(SparseMatrix(rows.astype(np.uint32), wires.astype(np.uint32), coeffs))
             else:
                 mats.append(SparseMatrix.empty())
+        if self._argument is not None and self._argument.challenge_wire is not None and not self._argument.done:
+            raise ValueError("a lookup circuit's R1CS needs round2 (call it with any challenge)")
         return R1CS(n_wires=self.n_wires, n_pub_out=counts[PUBLIC_OUTPUT], n_pub_in=counts[PUBLIC_INPUT],
-                    n_prv_in=0, n_constraints=self.n_constraints, a=mats[0], b=mats[1], c=mats[2])
+                    n_prv_in=0, n_constraints=self.n_constraints, a=mats[0], b=mats[1], c=mats[2],
+                    n_round2=counts[ROUND2])
 
 
 _R_LIMBS = ints_to_limbs([R])[0]

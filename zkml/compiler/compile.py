@@ -29,6 +29,19 @@ class CompileConfig:
     input_visibility: str = "public"  # "public": the input is public; "committed": a Poseidon commitment is
     public_signals: str = "packed"  # "packed": packed values are public; "hash": one Poseidon hash of them
     input_margin: float = 1.0  # calibrated input ranges are widened by this fraction of each feature's range
+    lookups: bool | None = None  # range checks and activations as LogUp lookups (two-round Groth16); None: DEFAULT_LOOKUPS
+
+    def __post_init__(self):
+        if self.lookups is None:
+            self.lookups = DEFAULT_LOOKUPS
+
+
+# The default of ``--lookups``. Off until the two-round prover (zkml/groth16) proves lookup
+# circuits end to end; then on (issue 16).
+DEFAULT_LOOKUPS = False
+
+# The challenge round 2 is filled with when compiling: the R1CS does not depend on it.
+COMPILE_CHALLENGE = 0x5EED_10C4_0F_C4A1_1E96E
 
 
 @dataclass
@@ -47,6 +60,7 @@ class Compiled:
     stats: list = field(default_factory=list)
     input_range: dict | None = None  # per-feature calibrated range (zkml/compiler/input_range.py)
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # ops' quantized weights, per node
+    lookups: dict | None = None  # lookup circuits: {"range_width", "tables": [{name, rows, columns, lookups}]}
 
 
 def load_for_compile(path) -> Graph:
@@ -119,11 +133,13 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
     cfg = c.config
     x_wires = b.alloc(xq, PRIVATE)
     x = Signal(LC.of_wires(x_wires) if b.emit else None, xq)
+    b.where = f"input '{c.input_name}'"
     range_check_signed(b, x.reshape(-1), c.input_bits)
     limit = 1 << (c.input_bits - 1)
     ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits, cache=c.cache)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
+        b.where = node.name
         ctx.frac = c.tensor_fracs.get(node.outputs[0], cfg.frac_bits)
         before = b.n_constraints
         args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
@@ -138,7 +154,9 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
         ctx.tensors[node.outputs[0]] = out
         ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
                               lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
+    b.where = "the outputs"
     outputs = [normalize(ctx, ctx.tensors[name]) for name in c.graph.outputs]
+    b.where = None
     c.output_transforms = ctx.output_transforms
     c.stats = ctx.stats
     return x_wires, x, outputs
@@ -158,11 +176,13 @@ def _node_failure(graph: Graph, ctx: Context, node, e: Exception) -> ZkmlError:
 
 def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
     """Run the quantized graph on integer input xq; returns (builder, public output tensors).
-    With a committed input, the input wires are private and Poseidon(input, salt) is public."""
+    With a committed input, the input wires are private and Poseidon(input, salt) is public.
+    The builder has committed round 1; with emit it has also filled round 2 (for the R1CS), a
+    values-only one waits for the challenge (``witness_rounds``)."""
     cfg = c.config
     if cfg.input_visibility not in ("public", "committed"):
         raise ZkmlError(f"input visibility must be 'public' or 'committed', not {cfg.input_visibility!r}")
-    b = CircuitBuilder(emit=emit)
+    b = CircuitBuilder(emit=emit, lookups=bool(cfg.lookups))
     x_wires, x, outputs = run_graph(b, c, xq)
     limit = 1 << (c.input_bits - 1)
     hashed = cfg.public_signals == "hash"
@@ -187,7 +207,22 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
         parts = output_parts + public_parts
         hw, hv = chain_hash(b, [w for w, _ in parts], [v for _, v in parts])
         b.publish(Signal(LC.of_wires(np.array([hw])) if emit else None, np.array([hv], dtype=object)), PUBLIC_OUTPUT)
+    finish_round1(b)
+    c.lookups = None
+    if b.challenge_wire is not None:  # lookups are made at the end; each costs a constraint of its node
+        c.lookups = b.argument.summary()
+        per_node = c.lookups.pop("per_node")
+        for s in c.stats:
+            s["lookups"] = per_node.get(s["node"], 0)
+            s["constraints"] += s["lookups"]
     return b, outputs
+
+
+def finish_round1(b: CircuitBuilder) -> None:
+    """Commit round 1 (after every public wire); when compiling, fill round 2 too."""
+    b.commit_round1()
+    if b.emit:
+        b.round2(COMPILE_CHALLENGE)
 
 
 ACTIVATION_BITS = 16  # significant bits aimed at for each activation tensor's calibrated range
@@ -276,10 +311,34 @@ class _Stages:
 
 def witness(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):
     """(witness ints in circom order, output integers) for one real-valued input, refused when
-    it lies outside the calibrated input range (an inference proof; evaluations are not)."""
+    it lies outside the calibrated input range (an inference proof; evaluations are not).
+    A plain circuit's only; a lookup circuit's witness needs the challenge (``witness_rounds``)."""
     xq = quantize_input(c, x, what, in_range=True)
     b, outs = build(c, xq, emit=False, salt=salt)
+    if b.challenge_wire is not None:
+        raise ZkmlError("this circuit has lookups: its witness is made in two rounds around the challenge "
+                        "(prove it with the two-round prover)")
     return b.witness(), [t.values for t in outs]
+
+
+def witness_rounds(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):
+    """(round1, complete, outputs) for one input, for two-round Groth16: ``round1`` is the
+    witness up to the last round-1 signal (length 1 + n_public + n_round1; the challenge, the
+    last public signal, is still 0); ``complete(c)`` returns the full witness for challenge c
+    (raising ChallengeCollision, about n/r likely, when c equals a looked-up value; it may be
+    called again with another c). A plain circuit: round1 is the whole witness, complete(c)
+    returns it unchanged."""
+    xq = quantize_input(c, x, what, in_range=True)
+    b, outs = build(c, xq, emit=False, salt=salt)
+    round1 = b.witness()
+    fresh = [b]
+
+    def complete(challenge: int) -> list[int]:
+        bb = fresh.pop() if fresh else build(c, xq, emit=False, salt=salt)[0]
+        bb.round2(challenge)
+        return bb.witness()
+
+    return round1, complete, [t.values for t in outs]
 
 
 def forward(c: Compiled, x: np.ndarray) -> list[np.ndarray]:

@@ -15,8 +15,9 @@ import numpy as np
 from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, PUBLIC_INPUT, PUBLIC_OUTPUT, CircuitBuilder, Signal
 from zkml.circuit.gadgets.poseidon import chain_hash, chain_value
-from zkml.circuit.gadgets.range_check import range_check_signed, range_check_unsigned
-from zkml.compiler.compile import Compiled, quantize_input, run_graph
+from zkml.circuit.gadgets.range_check import range_check_unsigned
+from zkml.circuit.gadgets.relu import nonnegative
+from zkml.compiler.compile import Compiled, finish_round1, quantize_input, run_graph
 from zkml.errors import ZkmlError
 
 
@@ -51,8 +52,7 @@ def _correct_bit(b: CircuitBuilder, logits, label: int) -> int:
     if b.emit:
         chosen_lc = LC(np.zeros(n, np.int64), prods, np.ones(n, np.int64), 1).take(np.zeros(n, np.int64))
         diff_lc = chosen_lc - logits.signal.lc.take(np.arange(n))
-    sign_bits = range_check_signed(b, Signal(diff_lc, chosen_v - t), bits)  # top bit: 1 iff diff >= 0
-    signs = sign_bits[:, bits - 1]
+    signs = nonnegative(b, Signal(diff_lc, chosen_v - t), bits)  # 1 iff diff >= 0
     acc_w, acc_v = int(signs[0]), int(chosen_v - t[0] >= 0)
     for j in range(1, n):  # AND of the sign bits
         v = acc_v * int(chosen_v - t[j] >= 0)
@@ -77,11 +77,12 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
         raise ZkmlError(f"an evaluation needs as many labels as samples (got {n} samples, {len(labels)} labels)")
     if not 0 <= k <= n:
         raise ZkmlError(f"K = {k} must lie between 0 and N = {n}")
-    b = CircuitBuilder(emit=emit)
+    b = CircuitBuilder(emit=emit, lookups=bool(c.config.lookups))
     correct, committed_w, committed_v = [], [], []
     for i, (x, label) in enumerate(zip(xs, labels)):
         xq = quantize_input(c, x, f"sample {i}")
         x_wires, _, outputs = run_graph(b, c, xq)
+        b.where = f"sample {i}"
         logits = outputs[0]
         if not 0 <= int(label) < logits.values.size:
             raise ZkmlError(f"sample {i}: label {label} is not a class of the model's {logits.values.size} outputs")
@@ -106,8 +107,10 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
     margin = Signal(count_pub.lc - k_pub.lc if emit else None, np.array([count_v - k]))
     if count_v < k:
         raise ZkmlError(f"the model gets {count_v} of {n} right, fewer than K = {k}: the claim is false")
+    b.where = "the count"
     range_check_unsigned(b, margin, max(1, int(n).bit_length()))
     del n_pub
+    finish_round1(b)  # after every public wire: the challenge is the last public input
     return b, count_v, cv
 
 

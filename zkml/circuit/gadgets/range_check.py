@@ -1,5 +1,7 @@
-"""Range checks by bit decomposition: x in [0, 2^b) costs b booleanity constraints and one
-recomposition constraint; a signed check shifts by 2^(b-1) first."""
+"""Range checks, the one place gadgets ask for them. Without lookups, by bit decomposition:
+x in [0, 2^b) costs b booleanity constraints and one recomposition constraint. With lookups
+(``b.lookups``), deferred: recorded now, turned into w-bit limbs looked up in one table when the
+circuit is complete (zkml/circuit/range_limbs.py). A signed check shifts by 2^(b-1) first."""
 
 from __future__ import annotations
 
@@ -30,11 +32,21 @@ def to_bits(b: CircuitBuilder, x: Signal, bits: int, offset: int = 0) -> np.ndar
     return wires
 
 
-def range_check_unsigned(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray:
-    """Enforce 0 <= x < 2^bits."""
+def range_check_unsigned(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray | None:
+    """Enforce 0 <= x < 2^bits; returns the bit wires (None with lookups: the check is deferred)."""
+    if b.lookups:
+        b.request_range(x, bits)
+        return None
     return to_bits(b, x, bits)
 
 
-def range_check_signed(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray:
-    """Enforce -2^(bits-1) <= x < 2^(bits-1); returns the bits of x + 2^(bits-1) (top = sign)."""
+def range_check_signed(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray | None:
+    """Enforce -2^(bits-1) <= x < 2^(bits-1); returns the bits of x + 2^(bits-1) (top = sign),
+    None with lookups (the check is deferred)."""
+    if b.lookups:
+        n = x.values.size
+        offset = 1 << (bits - 1)
+        lc = x.lc + LC.constant(np.full(n, offset, np.int64)) if b.emit else None
+        b.request_range(Signal(lc, x.values.ravel() + offset), bits)
+        return None
     return to_bits(b, x, bits, offset=1 << (bits - 1))

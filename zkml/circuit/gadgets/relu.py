@@ -1,24 +1,48 @@
-"""ReLU and max: y = max(x, 0) from the sign bit of a signed range check, y = sign * x.
-Cost: bits + 2 constraints per element (bits booleanity, recomposition, the product)."""
+"""ReLU and max: y = max(x, 0) = s * x with s the sign bit of x (1 iff x >= 0).
+
+Without lookups s is the top bit of a signed range check: bits + 2 constraints per element.
+With lookups s is a boolean wire and x + 2^(bits-1) - s * 2^(bits-1) is range-checked to
+bits - 1 bits: for x in [-2^(bits-1), 2^(bits-1)) (the compiler's bound) that holds for s = 1
+exactly when x >= 0 and for s = 0 exactly when x < 0, so s is the sign. Cost: the booleanity,
+the product and one or two lookups.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from zkml.circuit.builder import LC, CircuitBuilder, Signal
-from zkml.circuit.gadgets.range_check import range_check_signed
+from zkml.circuit.gadgets.range_check import range_check_signed, range_check_unsigned
+
+
+def nonnegative(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray:
+    """Wires of the bits [x >= 0] for x in [-2^(bits-1), 2^(bits-1)), each constrained."""
+    if not b.lookups:
+        return range_check_signed(b, x, bits)[:, bits - 1]  # top bit of x + 2^(bits-1)
+    sv = (x.values.ravel() >= 0).astype(np.int64)
+    s = b.alloc(sv)
+    n = sv.size
+    half = 1 << (bits - 1)
+    if b.emit:
+        slc = LC.of_wires(s)
+        b.enforce(slc, slc, slc)  # s * s = s
+        shifted = x.lc + LC.constant(np.full(n, half, np.int64)) - slc.scale(half)
+    else:
+        b.n_constraints += n
+        shifted = None
+    range_check_unsigned(b, Signal(shifted, x.values.ravel() + half - sv * half), bits - 1)
+    return s
 
 
 def relu(b: CircuitBuilder, x: Signal, bits: int) -> Signal:
     """max(x, 0) for x known to lie in [-2^(bits-1), 2^(bits-1))."""
-    sign_bits = range_check_signed(b, x, bits)
+    positive_w = nonnegative(b, x, bits)
     yv = np.maximum(x.values, 0)
     y = b.signal(yv)
     if not b.emit:
         b.n_constraints += yv.size
         return y
-    positive = LC.of_wires(sign_bits[:, bits - 1])  # top bit of x + 2^(bits-1): 1 iff x >= 0
-    b.enforce(positive, x.lc, y.lc)
+    b.enforce(LC.of_wires(positive_w), x.lc, y.lc)
     return y
 
 

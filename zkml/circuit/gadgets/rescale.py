@@ -1,7 +1,9 @@
 """Rescale after a fixed-point product: q = rescale(x, s) (fixedpoint.py), enforced as
 x + 2^(s-1) = q * 2^s + rem with rem in [0, 2^s). q is unique in the field once rem is
 range-checked and |x| is bounded (the compiler proves the bound), so q itself needs no check.
-Cost: s + 1 constraints for the remainder bits plus the linear relation folded into them."""
+Cost: s + 1 constraints for the remainder bits plus the linear relation folded into them.
+With lookups the remainder is not a wire: x + 2^(s-1) - q * 2^s, a linear combination, is
+range-checked to s bits directly (one or two lookups, no other constraint)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ def rescale(b: CircuitBuilder, x: Signal, s: int) -> Signal:
     qv = fixedpoint.rescale(x.values, s)
     rv = fixedpoint.remainder(x.values, s)
     q = b.signal(qv)
+    if b.lookups:
+        n = qv.size
+        rem_lc = x.lc + LC.constant(np.full(n, 1 << (s - 1), np.int64)) - q.lc.scale(1 << s) if b.emit else None
+        range_check_unsigned(b, Signal(rem_lc, rv.ravel()), s)
+        return q
     rem = b.signal(rv)
     range_check_unsigned(b, rem, s)
     n = qv.size
