@@ -57,10 +57,11 @@ def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "
     bundle, manifest, compiled, pk = prover.bundle, prover.manifest, prover.compiled, prover.pk
     committed = compiled.config.input_visibility == "committed"
     salt = secrets.randbelow(R) if committed else 0
-    from zkml.compiler.compile import witness
+    from zkml.compiler.compile import witness_rounds
 
-    w, outs = witness(compiled, x, what, salt)
-    proof, public = prove(pk, ints_to_limbs(w), device=device, witness_name=what)
+    w, complete, outs = witness_rounds(compiled, x, what, salt)
+    proof, public = prove(pk, ints_to_limbs(w), device=device, witness_name=what,
+                          complete=complete if pk.has_lookups else None)
     outputs = []
     for (name, shape, frac), q, meta in zip(compiled.outputs, outs, manifest["outputs"]):
         vals = fixedpoint.dequantize(q, frac)

@@ -69,10 +69,9 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     of `data` are classified right"; the proof is checked before it is returned. The proof dict holds the claim, the
     snarkjs proof, the public signals and the verifying key (JSON and path)."""
     from zkml.compiler.evaluate import build_evaluation
-    from zkml.crypto.bn254 import R, ints_to_limbs
+    from zkml.crypto.bn254 import R
     from zkml.formats.zkey import read_zkey
     from zkml.formats.snarkjs_json import proof_to_json
-    from zkml.groth16.prover import prove
 
     bundle = Path(bundle)
     manifest = store.read_manifest(bundle)
@@ -96,7 +95,14 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     r1cs = b.r1cs()
     zkey, vk_path = _keys(bundle, n, r1cs, ptau, log)
     log(f"proving {r1cs.n_constraints:,} constraints")
-    proof, public = prove(read_zkey(zkey), ints_to_limbs(b.witness()), device=device, witness_name=f"evaluation of {data}")
+    from zkml.bundle.proving import prove_built
+
+    del b  # the compile-time builder's round 2 used a stand-in challenge: prove from a values-only one
+
+    def values():
+        return build_evaluation(compiled, xs, ys, k, salt, emit=False)[0]
+
+    proof, public = prove_built(read_zkey(zkey), values(), device=device, what=f"evaluation of {data}", rebuild=values)
     vk_json = read_json(vk_path)
     m = manifest["model"]
     # no local paths in the claim (it is signed and shared): the data set by file name only, and

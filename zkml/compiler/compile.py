@@ -38,7 +38,7 @@ class CompileConfig:
 
 # The default of ``--lookups``. Off until the two-round prover (zkml/groth16) proves lookup
 # circuits end to end; then on (issue 16).
-DEFAULT_LOOKUPS = False
+DEFAULT_LOOKUPS = True
 
 # The challenge round 2 is filled with when compiling: the R1CS does not depend on it.
 COMPILE_CHALLENGE = 0x5EED_10C4_0F_C4A1_1E96E

@@ -44,13 +44,14 @@ def make_chunk_worker(ray):
             self.pk = pk
 
         def prove(self, xs, ys, index: int, salt: int):
+            from zkml.bundle.proving import prove_built
             from zkml.compiler.evaluate import build_evaluation
-            from zkml.crypto.bn254 import ints_to_limbs
             from zkml.formats.snarkjs_json import proof_to_json
-            from zkml.groth16.prover import prove
 
-            b, _, _ = build_evaluation(self.compiled, xs, ys, 0, salt, emit=False, chunk_index=index)
-            proof, public = prove(self.pk, ints_to_limbs(b.witness()), witness_name=f"chunk {index}")
+            def values():
+                return build_evaluation(self.compiled, xs, ys, 0, salt, emit=False, chunk_index=index)[0]
+
+            proof, public = prove_built(self.pk, values(), what=f"chunk {index}", rebuild=values)
             return {"index": index, **proof_to_json(proof), "public_signals": [str(v) for v in public]}
 
     return ChunkProver
