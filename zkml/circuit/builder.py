@@ -100,19 +100,23 @@ class Signal:
 
     lc: LC
     values: np.ndarray  # int64, shape = tensor shape
+    # the wires when element i is exactly wire wires[i] (coefficient 1, no constant), in both
+    # build modes: a range check of such a signal bounds those wires themselves
+    wires: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple:
         return self.values.shape
 
     def reshape(self, shape) -> "Signal":
-        return Signal(self.lc, self.values.reshape(shape))
+        return Signal(self.lc, self.values.reshape(shape), None if self.wires is None else self.wires.reshape(shape))
 
     def gather(self, index: np.ndarray) -> "Signal":
         """A new tensor of shape index.shape with element e = self.flat[index[e]]."""
         index = np.asarray(index, np.int64)
         lc = self.lc.take(index.ravel()) if self.lc is not None else None
-        return Signal(lc, self.values.ravel()[index.ravel()].reshape(index.shape))
+        wires = None if self.wires is None else self.wires.ravel()[index.ravel()].reshape(index.shape)
+        return Signal(lc, self.values.ravel()[index.ravel()].reshape(index.shape), wires)
 
 
 class CircuitBuilder:
@@ -128,6 +132,7 @@ class CircuitBuilder:
         self._round = 1  # 1 while building; 1 committed, then 2 once round2 allocates
         self._committed = False
         self._argument = None  # zkml.circuit.logup.LookupArgument, made on first use
+        self._unbounded: dict[int, tuple[int, int]] = {}  # wire -> (value, bits): see bound_later
 
     # --- wires --------------------------------------------------------------------------------
 
@@ -153,7 +158,7 @@ class CircuitBuilder:
         if values.dtype != object:
             values = values.astype(np.int64)
         wires = self.alloc(values, kind)
-        return Signal(LC.of_wires(wires) if self.emit else None, values)
+        return Signal(LC.of_wires(wires) if self.emit else None, values, wires)
 
     def constant(self, values) -> Signal:
         values = np.asarray(values, np.int64)
@@ -224,10 +229,39 @@ class CircuitBuilder:
         """Builder index of the challenge wire (None for a plain circuit)."""
         return None if self._argument is None else self._argument.challenge_wire
 
+    def bound_later(self, x: Signal, bits: int) -> None:
+        """x's wires must lie in [-2^(bits-1), 2^(bits-1)): checked at commit unless a range
+        check of exactly those wires (``pin``) comes first. For wires only pinned down by linear
+        relations with a range-checked remainder (rescale's quotient): there, in the field, a
+        fraction can move between quotient and remainder, and several such fractions can add up
+        to a small shift of whatever sums the quotients without a check of its own."""
+        for w, v in zip(x.wires.ravel().tolist(), np.asarray(x.values).ravel().tolist()):
+            self._unbounded[w] = (int(v), bits)
+
+    def pin(self, x: Signal) -> None:
+        """A range check of x is being made: wires bound_later asked about are bounded by it."""
+        if self._unbounded and x.wires is not None:
+            for w in x.wires.ravel().tolist():
+                self._unbounded.pop(w, None)
+
+    def _bound_the_rest(self) -> None:
+        from zkml.circuit.gadgets.range_check import range_check_signed
+
+        by_bits: dict[int, list[tuple[int, int]]] = {}
+        for w, (v, bits) in self._unbounded.items():
+            by_bits.setdefault(bits, []).append((w, v))
+        self._unbounded = {}
+        for bits, items in by_bits.items():
+            ws = np.array([w for w, _ in items], np.int64)
+            range_check_signed(self, Signal(LC.of_wires(ws) if self.emit else None,
+                                            np.array([v for _, v in items], np.int64), ws), bits)
+
     def commit_round1(self) -> None:
-        """End of the circuit: limbs, multiplicities and the challenge wire. No-op without lookups."""
+        """End of the circuit: the bounds bound_later still owes, then limbs, multiplicities and
+        the challenge wire (no-op without lookups)."""
         if self._committed:
             raise RuntimeError("commit_round1 called twice")
+        self._bound_the_rest()
         self._committed = True
         if self._argument is not None:
             self._argument.commit()
@@ -283,6 +317,8 @@ class CircuitBuilder:
     def r1cs(self) -> R1CS:
         if not self.emit:
             raise ValueError("this builder only computed values (emit=False); build with emit=True")
+        if self._unbounded:
+            raise ValueError("bounds asked for with bound_later are not made yet: call commit_round1 first")
         new_index, counts = self._order()
         mats = []
         for name in "abc":

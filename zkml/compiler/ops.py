@@ -59,8 +59,10 @@ def normalize(ctx: Context, t: QTensor) -> QTensor:
     s = t.frac - ctx.frac
     if s <= 0:
         return t
-    q = rescale(ctx.b, t.signal.reshape(-1), s).reshape(t.shape)
-    return QTensor(q, ctx.frac, fixedpoint.rescale(t.lo, s), fixedpoint.rescale(t.hi, s))
+    lo, hi = fixedpoint.rescale(t.lo, s), fixedpoint.rescale(t.hi, s)
+    bits = fixedpoint.bits_for(int(np.min(lo)), int(np.max(hi)))
+    q = rescale(ctx.b, t.signal.reshape(-1), s, bits).reshape(t.shape)
+    return QTensor(q, ctx.frac, lo, hi)
 
 
 def _scale_to(ctx: Context, t: QTensor, frac: int) -> QTensor:

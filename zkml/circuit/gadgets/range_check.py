@@ -34,6 +34,7 @@ def to_bits(b: CircuitBuilder, x: Signal, bits: int, offset: int = 0) -> np.ndar
 
 def range_check_unsigned(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray | None:
     """Enforce 0 <= x < 2^bits; returns the bit wires (None with lookups: the check is deferred)."""
+    b.pin(x)
     if b.lookups:
         b.request_range(x, bits)
         return None
@@ -43,6 +44,7 @@ def range_check_unsigned(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray 
 def range_check_signed(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray | None:
     """Enforce -2^(bits-1) <= x < 2^(bits-1); returns the bits of x + 2^(bits-1) (top = sign),
     None with lookups (the check is deferred)."""
+    b.pin(x)
     if b.lookups:
         n = x.values.size
         offset = 1 << (bits - 1)

@@ -19,6 +19,7 @@ def nonnegative(b: CircuitBuilder, x: Signal, bits: int) -> np.ndarray:
     """Wires of the bits [x >= 0] for x in [-2^(bits-1), 2^(bits-1)), each constrained."""
     if not b.lookups:
         return range_check_signed(b, x, bits)[:, bits - 1]  # top bit of x + 2^(bits-1)
+    b.pin(x)  # the check below bounds x itself
     sv = (x.values.ravel() >= 0).astype(np.int64)
     s = b.alloc(sv)
     n = sv.size
