@@ -279,7 +279,8 @@ class LookupArgument:
                     a = _repeat(zw, n) - g.lcs[0]
                     for pw in prods:
                         a = a - LC.of_wires(pw)
-                    b.enforce(a, LC.of_wires(uw), LC.constant(np.ones(n, np.int64)))
+                    # u in A, (z - f) in B: B's MSMs (one in G2) then skip the random-looking u
+                    b.enforce(LC.of_wires(uw), a, LC.constant(np.ones(n, np.int64)))
                 else:
                     b.n_constraints += n
             t.v_wires = b.alloc(v)
@@ -289,7 +290,7 @@ class LookupArgument:
                 for l in range(1, t.k):
                     a = a - LC(np.arange(n_rows, dtype=np.int64), np.full(n_rows, self.gamma_wires[l - 1], np.int64),
                                t.rows[:, l].copy(), n_rows)
-                b.enforce(a, LC.of_wires(t.v_wires), LC.of_wires(t.m_wires))
+                b.enforce(LC.of_wires(t.v_wires), a, LC.of_wires(t.m_wires))
                 us = np.concatenate([u.ravel() for u in t.u_wires])
                 total = LC(np.zeros(len(us), np.int64), us, np.ones(len(us), np.int64), 1)
                 t.sum_constraint = b.n_constraints

@@ -309,16 +309,13 @@ class _Stages:
         self.t = now
 
 
-def witness(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):
+def witness(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0, challenge: int | None = None):
     """(witness ints in circom order, output integers) for one real-valued input, refused when
     it lies outside the calibrated input range (an inference proof; evaluations are not).
-    A plain circuit's only; a lookup circuit's witness needs the challenge (``witness_rounds``)."""
-    xq = quantize_input(c, x, what, in_range=True)
-    b, outs = build(c, xq, emit=False, salt=salt)
-    if b.challenge_wire is not None:
-        raise ZkmlError("this circuit has lookups: its witness is made in two rounds around the challenge "
-                        "(prove it with the two-round prover)")
-    return b.witness(), [t.values for t in outs]
+    A lookup circuit's round 2 is filled for ``challenge`` (default: the compile-time stand-in):
+    a witness to check against the R1CS; proofs take theirs from ``witness_rounds``."""
+    _, complete, outs = witness_rounds(c, x, what, salt)  # a plain circuit's complete() is its witness
+    return complete(COMPILE_CHALLENGE if challenge is None else challenge), outs
 
 
 def witness_rounds(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 0):
