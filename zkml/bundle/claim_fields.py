@@ -108,7 +108,8 @@ def groth16_proof(doc: dict, where: str):
 
     p = doc["proof"]
     return Proof(a=_g1(where, "proof.pi_a", p.get("pi_a")), b=_g2(where, "proof.pi_b", p.get("pi_b")),
-                 c=_g1(where, "proof.pi_c", p.get("pi_c")))
+                 c=_g1(where, "proof.pi_c", p.get("pi_c")),
+                 d=_g1(where, "proof.pi_d", p["pi_d"]) if "pi_d" in p else None)  # a lookup proof's D
 
 
 def output_parts(manifest: dict, outputs: list, where: str, exact: bool, prefix: str = "claim") -> list[tuple[str, list[int]]]:
