@@ -235,3 +235,21 @@ def test_contract_deploy_and_onchain_verify_of_a_lookup_bundle(world, tmp_path):
     a, b, c, d, inp = world["args"][0]
     h = lambda v: f'"0x{v:064x}"'  # noqa: E731
     assert onchain.format_calldata(world["args"][0]).endswith(f"[{h(c[0])}, {h(c[1])}],[{h(d[0])}, {h(d[1])}],[{h(inp[0])}]")
+
+
+def test_proof_file_fields_carry_d(world):
+    """A proof file's proof object (what `verify --onchain` and `zkml calldata` read) keeps D;
+    D under a plain protocol, or a lookup protocol without D, is refused."""
+    from zkml.bundle.claim_fields import check_proof_fields, groth16_proof
+    from zkml.errors import FormatError
+
+    proof, _ = prove(world["pk"], ints_to_limbs(world["w1"]), complete=world["complete"])
+    doc = {"proof": proof_to_json(proof)}
+    check_proof_fields(doc, "p.json")
+    assert groth16_proof(doc, "p.json").d == proof.d
+    assert C.proof_calldata(doc["proof"], [1])[3] == list(proof.d)
+    with pytest.raises(FormatError, match="protocol"):
+        check_proof_fields({"proof": {**doc["proof"], "protocol": "groth16"}}, "p.json")
+    no_d = {k: v for k, v in doc["proof"].items() if k != "pi_d"}
+    with pytest.raises(FormatError, match="protocol"):
+        check_proof_fields({"proof": no_d}, "p.json")
