@@ -96,7 +96,10 @@ def main() -> None:
         ez = f"{r['ezkl_proof_bytes']} ({z['calldata_bytes'] / r['ezkl_proof_bytes']:.2f}x ours/theirs)" if r["ezkl_proof_bytes"] else "not measured"
         lines.append(f"| {r['model']} ({r['mode']}) | {r['public']} | {z['verify_gas']:,} | {s['verify_gas']:,} | {z['deploy_gas']:,} | "
                      f"{s['deploy_gas']:,} | {z['bytecode_bytes']:,} B | {s['bytecode_bytes']:,} B | {z['calldata_bytes']} B | {ez} |")
-    (RESULTS / "evm.md").write_text("\n".join(lines) + "\n")
+    lookups = ""  # bench_evm_lookups.py's section below the table, kept
+    if (RESULTS / "evm.md").exists() and "## Lookup verifier" in (RESULTS / "evm.md").read_text():
+        lookups = "\n## Lookup verifier" + (RESULTS / "evm.md").read_text().split("## Lookup verifier", 1)[1]
+    (RESULTS / "evm.md").write_text("\n".join(lines) + "\n" + lookups)
     print(f"wrote {RESULTS / 'evm.md'}")
 
 

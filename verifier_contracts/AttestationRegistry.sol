@@ -3,7 +3,10 @@
 // verifiers of the circuits that prove claims about them; an attestation is recorded only if its
 // proof verifies through one of those verifiers inside the same call. The recorded claim hash is
 // keccak256 of the public inputs, so a proof binds exactly one claim, and a proof replayed under
-// another model id meets another verifier and fails.
+// another model id meets another verifier and fails. A lookup (two-round) verifier takes the
+// round-1 commitment D after c: its proofs come through submitLookupAttestation. Each form calls
+// only its own verifyProof signature, which the other kind of verifier does not have, so a plain
+// proof never reaches a lookup verifier (nor the reverse): the call reverts and nothing is recorded.
 pragma solidity ^0.8.20;
 
 contract AttestationRegistry {
@@ -111,24 +114,37 @@ contract AttestationRegistry {
         uint256[2] calldata c,
         uint256[] calldata publicInputs
     ) external returns (uint256 id) {
+        Verifier storage v = _verifierFor(modelId, verifierIndex, publicInputs.length);
+        _call(v.verifier, abi.encodePacked(_selector(v.nPublic, false), a, b[0], b[1], c, publicInputs));
+        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+    }
+
+    /// submitAttestation for a lookup verifier: d is the proof's round-1 commitment D.
+    function submitLookupAttestation(
+        bytes32 modelId,
+        uint32 verifierIndex,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[2] calldata d,
+        uint256[] calldata publicInputs
+    ) external returns (uint256 id) {
+        Verifier storage v = _verifierFor(modelId, verifierIndex, publicInputs.length);
+        _call(v.verifier, abi.encodePacked(_selector(v.nPublic, true), a, b[0], b[1], c, d, publicInputs));
+        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+    }
+
+    function _verifierFor(bytes32 modelId, uint32 verifierIndex, uint256 nInputs) internal view returns (Verifier storage v) {
         Model storage m = _models[modelId];
         if (m.owner == address(0)) revert UnknownModel();
         if (m.revoked) revert ModelIsRevoked();
         if (verifierIndex >= m.verifiers.length) revert UnknownVerifier();
-        _verify(m.verifiers[verifierIndex], a, b, c, publicInputs);
-        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+        v = m.verifiers[verifierIndex];
+        if (nInputs != v.nPublic) revert WrongPublicInputCount(v.nPublic, nInputs);
     }
 
-    function _verify(
-        Verifier storage v,
-        uint256[2] calldata a,
-        uint256[2][2] calldata b,
-        uint256[2] calldata c,
-        uint256[] calldata publicInputs
-    ) internal view {
-        if (publicInputs.length != v.nPublic) revert WrongPublicInputCount(v.nPublic, publicInputs.length);
-        bytes memory call = abi.encodePacked(_selector(v.nPublic), a, b[0], b[1], c, publicInputs);
-        (bool ok, bytes memory ret) = v.verifier.staticcall(call);
+    function _call(address verifier, bytes memory call) internal view {
+        (bool ok, bytes memory ret) = verifier.staticcall(call);
         if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert ProofRejected();
     }
 
@@ -150,9 +166,12 @@ contract AttestationRegistry {
         return attestations.length;
     }
 
-    /// verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[n]): the selector depends on n.
-    function _selector(uint256 n) internal pure returns (bytes4) {
-        return bytes4(keccak256(abi.encodePacked("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[", _decimal(n), "])")));
+    /// verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[n]), with one more uint256[2] (D)
+    /// before the inputs for a lookup verifier: the selector depends on n.
+    function _selector(uint256 n, bool lookup) internal pure returns (bytes4) {
+        string memory head = lookup ? "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[2],uint256["
+                                    : "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[";
+        return bytes4(keccak256(abi.encodePacked(head, _decimal(n), "])")));
     }
 
     function _decimal(uint256 v) internal pure returns (bytes memory out) {

@@ -125,17 +125,19 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
         _, args = c.decode_function_input(tx["input"])
         public = [int(x) for x in args["publicInputs"]]
         a, b, cc = args["a"], args["b"], args["c"]
+        dd = args.get("d")  # a lookup proof's D (submitLookupAttestation)
         row.checks["claim"] = (D.claim_hash(public) == rec["claim_hash"], "keccak256 of the submitted public inputs")
         if facts["vk"] is not None:
             proof = Proof(a=(int(a[0]), int(a[1])), b=((int(b[0][1]), int(b[0][0])), (int(b[1][1]), int(b[1][0]))),
-                          c=(int(cc[0]), int(cc[1])))
+                          c=(int(cc[0]), int(cc[1])), d=None if dd is None else (int(dd[0]), int(dd[1])))
             try:
                 ok = verify(facts["vk"], public, proof)
                 row.checks["proof"] = (ok, ("verifies" if ok else "does not verify") + f" ({selected()})")
             except FormatError as e:
                 row.checks["proof"] = (False, str(e))
             try:
-                on = bool(chain.w3.eth.contract(address=v["address"], abi=facts["abi"]).functions.verifyProof(a, b, cc, public).call())
+                call_args = (a, b, cc, public) if dd is None else (a, b, cc, dd, public)
+                on = bool(chain.w3.eth.contract(address=v["address"], abi=facts["abi"]).functions.verifyProof(*call_args).call())
             except Exception as e:  # a reverting or foreign contract
                 on = False
                 detail = f"the call failed ({type(e).__name__})"

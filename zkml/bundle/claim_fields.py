@@ -88,15 +88,13 @@ def check_claim(doc: dict, manifest: dict, vk_sha256: str, bundle, where: str) -
 def check_proof_fields(doc: dict, where: str) -> None:
     p = doc["proof"]
     only(p, PROOF_KEYS, "proof", where)
-    protocols = ("groth16", "groth16-lookup")
-    got = get(p, "protocol", str, "proof", where)
-    if got not in protocols:
-        raise FormatError(f"{where}: proof.protocol is {_show(got)}; zkml proofs are 'groth16' (or "
-                          "'groth16-lookup' for lookup circuits)")
-    got = get(p, "curve", str, "proof", where)
-    if got != "bn128":
-        raise FormatError(f"{where}: proof.curve is {_show(got)}; zkml proofs are 'bn128'")
-    for key in ("pi_a", "pi_b", "pi_c") + (("pi_d",) if "pi_d" in p else ()):
+    lookup = "pi_d" in p  # a lookup (two-round) proof: protocol groth16-lookup, D in pi_d
+    for key, want in (("protocol", "groth16-lookup" if lookup else "groth16"), ("curve", "bn128")):
+        got = get(p, key, str, "proof", where)
+        if got != want:
+            raise FormatError(f"{where}: proof.{key} is {_show(got)}; zkml proofs " + ("with pi_d " if lookup else "")
+                              + f"are {want!r}")
+    for key in ("pi_a", "pi_b", "pi_c") + (("pi_d",) if lookup else ()):
         get(p, key, list, "proof", where)
 
 

@@ -219,9 +219,13 @@ def _least_true_gas(chain: Chain, tx: dict, block: int) -> int:
 
 
 def proof_calldata(proof_json: dict, public: list[int]) -> tuple:
-    """verifyProof's arguments from a snarkjs-shaped proof: b in the precompile's order."""
+    """verifyProof's arguments from a snarkjs-shaped proof: b in the precompile's order; a lookup
+    proof (with ``pi_d``) gives (a, b, c, d, input), the lookup verifier's argument order."""
     a = [int(proof_json["pi_a"][0]), int(proof_json["pi_a"][1])]
     b = [[int(proof_json["pi_b"][0][1]), int(proof_json["pi_b"][0][0])],
          [int(proof_json["pi_b"][1][1]), int(proof_json["pi_b"][1][0])]]
     c = [int(proof_json["pi_c"][0]), int(proof_json["pi_c"][1])]
+    if "pi_d" in proof_json:
+        d = [int(proof_json["pi_d"][0]), int(proof_json["pi_d"][1])]
+        return a, b, c, d, [int(x) for x in public]
     return a, b, c, [int(x) for x in public]

@@ -55,7 +55,7 @@ def deploy_bundle(bundle: Path, rpc: str | None, key_file: Path | None) -> dict:
 
 def _proof_args(proof_path: Path):
     """verifyProof's arguments from a proof file read through its typed fields (points and
-    public signals checked as `zkml verify` checks them)."""
+    public signals checked as `zkml verify` checks them; a lookup proof's D among them)."""
     from zkml.bundle.claim_fields import check_proof_fields, groth16_proof, load_proof, public_signals
     from zkml.evm.chain import proof_calldata
 
@@ -118,7 +118,14 @@ def _address(address: str) -> str:
 
 def calldata(proof_path: Path) -> str:
     """The arguments of verifyProof as `snarkjs zkey generatecall` prints them."""
-    _, (a, b, c, inputs) = _proof_args(proof_path)
+    return format_calldata(_proof_args(proof_path)[1])
+
+
+def format_calldata(args: tuple) -> str:
+    """verifyProof's arguments (chain.proof_calldata's tuple) in `snarkjs zkey generatecall`'s
+    format; a lookup proof's D comes after c, as the lookup verifier takes it."""
+    a, b, c, *d, inputs = args
     h = lambda v: '"0x' + format(v, "064x") + '"'  # noqa: E731
-    return (f"[{h(a[0])}, {h(a[1])}],[[{h(b[0][0])}, {h(b[0][1])}],[{h(b[1][0])}, {h(b[1][1])}]],"
-            f"[{h(c[0])}, {h(c[1])}],[{', '.join(h(x) for x in inputs)}]")
+    pairs = "".join(f",[{h(p[0])}, {h(p[1])}]" for p in [c, *d])
+    return (f"[{h(a[0])}, {h(a[1])}],[[{h(b[0][0])}, {h(b[0][1])}],[{h(b[1][0])}, {h(b[1][1])}]]"
+            f"{pairs},[{', '.join(h(x) for x in inputs)}]")

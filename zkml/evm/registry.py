@@ -116,9 +116,15 @@ def revoke_model(chain: Chain, registry: str, model_id: bytes) -> dict:
 
 
 def submit(chain: Chain, registry: str, model_id: bytes, verifier_index: int, args: tuple) -> tuple[int, str]:
-    """(attestation id, transaction hash) of a proof accepted by the registry."""
-    a, b, c, inputs = args
-    fn = contract(chain, registry).functions.submitAttestation(model_id, verifier_index, a, b, c, list(inputs))
+    """(attestation id, transaction hash) of a proof accepted by the registry; ``args`` as
+    chain.proof_calldata gives them (a lookup proof's, with D, go to submitLookupAttestation)."""
+    fns = contract(chain, registry).functions
+    if len(args) == 5:
+        a, b, c, d, inputs = args
+        fn = fns.submitLookupAttestation(model_id, verifier_index, a, b, c, d, list(inputs))
+    else:
+        a, b, c, inputs = args
+        fn = fns.submitAttestation(model_id, verifier_index, a, b, c, list(inputs))
     receipt = _transact(chain, fn, "attestation")
     logs = contract(chain, registry).events.AttestationRecorded().process_receipt(receipt)
     return int(logs[0]["args"]["id"]), "0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x")
