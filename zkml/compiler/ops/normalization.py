@@ -1,0 +1,15 @@
+"""Normalization layers with constant statistics: BatchNormalization is a per-channel affine
+map (no constraints until the rescale)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkml.compiler.ops.common import _channel_affine
+
+
+def op_batchnorm(ctx, node, x):
+    gamma, beta, mean, var = (ctx.const(n) for n in node.inputs[1:5])
+    eps = node.attrs.get("epsilon", 1e-5)
+    scale = gamma / np.sqrt(var + eps)
+    return _channel_affine(ctx, x, scale, beta - mean * scale)
