@@ -143,7 +143,7 @@ try:
     try:
         from zkml.compiler.estimate import estimate_graph
         from zkml.onnx_import.load import load_model
-        est = estimate_graph(load_model(path, None, fold=False))
+        est = estimate_graph(load_model(path, None))
         out["estimate"] = est.summary()
     except Exception as e:
         out["estimate"] = f"(no estimate: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})"
@@ -255,6 +255,7 @@ def main() -> int:
     import onnxruntime as ort
 
     ort.set_default_logger_severity(3)
+    _cap_memory()  # a case that outgrows the cap fails with MemoryError (a crash row), not the machine
     cases = [c for c in one_input_cases() if not args.only or c.name in args.only]
     rows = []
     for case in cases:

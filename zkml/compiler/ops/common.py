@@ -188,22 +188,150 @@ def _gather(ctx, x: QTensor, idx) -> QTensor:
     return QTensor(x.signal.gather(idx), x.frac, x.lo.ravel()[idx], x.hi.ravel()[idx])
 
 
-def _pads(node, spatial: int):
-    p = list(node.attrs.get("pads", [0] * 2 * spatial))
-    if node.attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-        raise OpError(f"node '{node.name}': auto_pad={node.attrs['auto_pad']!r} is not supported; export with explicit pads")
-    return p[:spatial], p[spatial:]
+def _pads(node, spatial: int, in_spatial=None, kernel=None, strides=None, dilations=None):
+    """(pads at the start, pads at the end) per spatial axis; auto_pad SAME_UPPER/SAME_LOWER
+    computed as ONNX defines them (output = ceil(input / stride)) when the shapes are given."""
+    mode = node.attrs.get("auto_pad", b"NOTSET")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode in ("NOTSET", "VALID"):
+        p = list(node.attrs.get("pads", [0] * 2 * spatial)) if mode == "NOTSET" else [0] * 2 * spatial
+        return p[:spatial], p[spatial:]
+    if mode in ("SAME_UPPER", "SAME_LOWER") and in_spatial is not None:
+        strides = strides or [1] * spatial
+        dilations = dilations or [1] * spatial
+        begin, end = [], []
+        for n, k, s, d in zip(in_spatial, kernel, strides, dilations):
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            small, big = total // 2, total - total // 2
+            begin.append(small if mode == "SAME_UPPER" else big)
+            end.append(big if mode == "SAME_UPPER" else small)
+        return begin, end
+    raise OpError(f"node '{node.name}': auto_pad={node.attrs['auto_pad']!r} is not supported; export with explicit pads")
+
+
+def windows_nd(in_spatial, kernel, strides, pads_begin, pads_end, dilations, ceil_mode: bool = False):
+    """(pos, out_spatial): pos[p, k] is the flat index (within one channel) of the input element
+    that kernel offset k reads at output position p, -1 for padding; any number of axes."""
+    out = []
+    for n, k, s, b, e, d in zip(in_spatial, kernel, strides, pads_begin, pads_end, dilations):
+        span = n + b + e - d * (k - 1) - 1
+        o = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (o - 1) * s >= n + b:  # the last window must start inside the input or its left padding
+            o -= 1
+        out.append(int(o))
+    nd = len(out)
+    grids = np.meshgrid(*[np.arange(o) for o in out], *[np.arange(k) for k in kernel], indexing="ij")
+    valid = np.ones(grids[0].shape, bool)
+    flat = np.zeros(grids[0].shape, np.int64)
+    for a in range(nd):
+        i = grids[a] * strides[a] - pads_begin[a] + grids[nd + a] * dilations[a]
+        valid &= (i >= 0) & (i < in_spatial[a])
+        flat = flat * in_spatial[a] + i
+    pos = np.where(valid, flat, -1)
+    return pos.reshape(int(np.prod(out)), int(np.prod(kernel))), tuple(out)
 
 
 def _windows(in_shape, kernel, strides, pads_begin, pads_end, dilations):
-    """Index of the input element for each (output position, kernel offset), -1 for padding."""
-    c, h, w = in_shape
-    kh, kw = kernel
-    oh = (h + pads_begin[0] + pads_end[0] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
-    ow = (w + pads_begin[1] + pads_end[1] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
-    oy, ox, ky, kx = np.meshgrid(np.arange(oh), np.arange(ow), np.arange(kh), np.arange(kw), indexing="ij")
-    iy = oy * strides[0] - pads_begin[0] + ky * dilations[0]
-    ix = ox * strides[1] - pads_begin[1] + kx * dilations[1]
-    valid = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-    pos = np.where(valid, iy * w + ix, -1)  # (oh, ow, kh, kw) index within one channel
-    return pos.reshape(oh, ow, kh * kw), oh, ow
+    """Index of the input element for each (output position, kernel offset), -1 for padding (2-D)."""
+    pos, (oh, ow) = windows_nd(in_shape[1:], kernel, strides, pads_begin, pads_end, dilations)
+    return pos.reshape(oh, ow, -1), oh, ow
+
+
+def _concat_flat(ctx, parts: list[QTensor]) -> QTensor:
+    """The flat concatenation of tensors at one scale (no constraint)."""
+    f = parts[0].frac
+    offsets = np.cumsum([0] + [t.values.size for t in parts])
+    vals = np.concatenate([t.values.ravel() for t in parts])
+    lo = np.concatenate([t.lo.ravel() for t in parts])
+    hi = np.concatenate([t.hi.ravel() for t in parts])
+    lc = None
+    if ctx.b.emit:
+        lcs = [t.signal.lc for t in parts]
+        lc = LC(np.concatenate([p.rows + o for p, o in zip(lcs, offsets)]), np.concatenate([p.wires for p in lcs]),
+                np.concatenate([p.coeffs for p in lcs]), int(offsets[-1]))
+    return QTensor(Signal(lc, vals), f, lo, hi)
+
+
+def _constant_tensor(ctx, values_q: np.ndarray, frac: int) -> QTensor:
+    """Integer constants as a tensor (linear combinations of the constant wire)."""
+    q = np.asarray(values_q, np.int64)
+    return QTensor(ctx.b.constant(q), frac, q.copy(), q.copy())
+
+
+def _select(ctx, x: QTensor, index: np.ndarray, fill: int = 0) -> QTensor:
+    """A tensor of index's shape with element e = x.flat[index[e]], or the integer ``fill``
+    where index[e] is -1 (padding): a gather, no constraint."""
+    index = np.asarray(index, np.int64)
+    src = x
+    if (index < 0).any():
+        src = _concat_flat(ctx, [QTensor(x.signal.reshape(-1), x.frac, x.lo.ravel(), x.hi.ravel()),
+                                 _constant_tensor(ctx, np.array([fill]), x.frac)])
+        index = np.where(index < 0, x.values.size, index)
+    t = _gather(ctx, src, index.ravel())
+    return QTensor(t.signal.reshape(index.shape), x.frac, t.lo.reshape(index.shape), t.hi.reshape(index.shape))
+
+
+def _index_of(x: QTensor) -> np.ndarray:
+    return np.arange(x.values.size, dtype=np.int64).reshape(x.shape)
+
+
+def operand(ctx, name: str, frac: int | None = None) -> QTensor:
+    """Input ``name`` of a node as a tensor: the runtime tensor, or the constant quantized at
+    ``frac`` (exactly, when it is integer-valued and frac is None)."""
+    if name in ctx.tensors:
+        return ctx.tensors[name]
+    c = ctx.const(name)
+    if frac is None:
+        frac = 0 if np.array_equal(c, np.round(c)) else ctx.frac
+    return _constant_tensor(ctx, fixedpoint.quantize(c, frac).reshape(c.shape), frac)
+
+
+def _bits(lo, hi) -> int:
+    return fixedpoint.bits_for(int(np.min(lo)) if np.size(lo) else 0, int(np.max(hi)) if np.size(hi) else 0)
+
+
+def max_columns(ctx, x: QTensor, index: np.ndarray, minimum: bool = False) -> QTensor:
+    """Row-wise max (or min) of x.flat[index[r, :]] (every index valid): a tree of max gadgets,
+    K - 1 comparisons per row in ceil(log2 K) rounds."""
+    from zkml.circuit.gadgets.relu import maximum
+
+    index = np.asarray(index, np.int64)
+    rows, k = index.shape
+    cur = _gather(ctx, x, index.ravel())
+    if minimum:
+        cur = _negate(ctx, cur)
+    while k > 1:
+        h = k // 2
+        grid = np.arange(rows * k).reshape(rows, k)
+        a, b_ = _gather(ctx, cur, grid[:, :h].ravel()), _gather(ctx, cur, grid[:, h:2 * h].ravel())
+        sig = maximum(ctx.b, a.signal, b_.signal, _bits(a.lo - b_.hi, a.hi - b_.lo))
+        m = QTensor(sig, x.frac, np.maximum(a.lo, b_.lo), np.maximum(a.hi, b_.hi))
+        if k % 2:
+            m = _concat_flat(ctx, [m, _gather(ctx, cur, grid[:, 2 * h:].ravel())])
+            order = np.concatenate([np.arange(rows * h).reshape(rows, h), rows * h + np.arange(rows)[:, None]], axis=1)
+            m = _gather(ctx, m, order.ravel())
+        cur, k = m, h + k % 2
+    return _negate(ctx, cur) if minimum else cur
+
+
+def products(ctx, a: QTensor, b: QTensor, ai: np.ndarray, bi: np.ndarray) -> QTensor:
+    """z[t] = a.flat[ai[t]] * b.flat[bi[t]], one R1CS constraint per product, at scale
+    a.frac + b.frac, with bounds from the four corner products."""
+    x, y = _gather(ctx, a, np.asarray(ai).ravel()), _gather(ctx, b, np.asarray(bi).ravel())
+    zv = x.values * y.values
+    z = ctx.b.signal(zv)
+    if ctx.b.emit:
+        ctx.b.enforce(x.signal.lc, y.signal.lc, z.lc)
+    else:
+        ctx.b.n_constraints += zv.size
+    xl, xh, yl, yh = (v.astype(object) for v in (x.lo, x.hi, y.lo, y.hi))
+    cands = [xl * yl, xl * yh, xh * yl, xh * yh]
+    return QTensor(z, a.frac + b.frac, np.minimum.reduce(cands), np.maximum.reduce(cands))
+
+
+def sum_groups(ctx, t: QTensor, rows: np.ndarray, n_out: int, out_shape) -> QTensor:
+    """out[i] = sum of t.flat[j] over rows[j] == i (linear, exact; bounds summed)."""
+    rows = np.asarray(rows, np.int64).ravel()
+    cols = np.arange(t.values.size, dtype=np.int64)
+    out = _affine(ctx, t, rows, cols, np.ones(cols.size, np.int64), np.zeros(n_out, np.int64), out_shape)
+    return QTensor(out.signal, t.frac, out.lo, out.hi)

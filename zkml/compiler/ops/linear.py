@@ -1,4 +1,4 @@
-"""Linear layers with constant weights: Gemm, MatMul, Conv. Integer weights at their own
+"""Linear layers with constant weights: Gemm, MatMul, Conv, ConvTranspose. Integer weights at their own
 scale make linear combinations (no constraints); ``normalize`` rescales the result."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import numpy as np
 from zkml.circuit import fixedpoint
 from zkml.circuit.builder import Signal
 from zkml.compiler import linear
-from zkml.compiler.ops.common import (OpError, _affine_dense, _bounds, _check_size, _dense_prep, _pads,
-                                      _prepared, _windows, normalize, weight_frac)
+from zkml.compiler.ops.common import (OpError, _affine, _affine_dense, _bounds, _check_size, _dense_prep, _pads,
+                                      _prepared, normalize, weight_frac, windows_nd)
 from zkml.compiler.qtensor import QTensor
 
 
@@ -54,29 +54,35 @@ def _dense(ctx, node, x, weights, out_shape):
 
 
 def op_conv(ctx, node, x):
-    wt = ctx.const(node.inputs[1])  # (Cout, Cin/g, kh, kw)
-    if wt.ndim != 4 or len(x.shape) != 4:
-        raise OpError(f"{ctx.graph.source}: Conv node '{node.name}': only 2-D convolutions are supported")
+    """Conv in 1-D, 2-D or 3-D (any number of spatial axes), groups, dilations, strides, pads."""
+    wt = ctx.const(node.inputs[1])  # (Cout, Cin/g, *kernel)
+    nd = wt.ndim - 2
+    if nd < 1 or len(x.shape) != wt.ndim:
+        raise OpError(f"{ctx.graph.source}: Conv node '{node.name}': weight {wt.shape} does not match input {x.shape}")
     g = node.attrs.get("group", 1)
-    cout, cin_g, kh, kw = wt.shape
-    _, cin, h, w = x.shape
-    pb, pe = _pads(node, 2)
-    pos, oh, ow = _windows((cin, h, w), (kh, kw), node.attrs.get("strides", [1, 1]), pb, pe,
-                           node.attrs.get("dilations", [1, 1]))
-    _check_size(ctx, node, cout * cin_g * kh * kw * int(np.prod(pos.shape[:2])), "multiply-adds")
+    cout, cin_g = wt.shape[:2]
+    kernel = list(wt.shape[2:])
+    kk_n = int(np.prod(kernel))
+    cin, spatial = x.shape[1], list(x.shape[2:])
+    hw = int(np.prod(spatial))
+    strides, dil = node.attrs.get("strides", [1] * nd), node.attrs.get("dilations", [1] * nd)
+    pb, pe = _pads(node, nd, spatial, kernel, strides, dil)
+    pos, out_sp = windows_nd(spatial, kernel, strides, pb, pe, dil)
+    n_pos = pos.shape[0]
+    _check_size(ctx, node, cout * cin_g * kk_n * n_pos, "multiply-adds")
 
     def make():
         bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(cout)
         wf = weight_frac(ctx, wt)
-        wq = fixedpoint.quantize(wt, wf).reshape(cout, cin_g, kh * kw)
-        # patch matrix per group: row (ci, k) and column (y, x) name the input element the
-        # weight of (ci, k) multiplies at output position (y, x); padding names an appended zero
-        ci, kk = np.meshgrid(np.arange(cin_g), np.arange(kh * kw), indexing="ij")
-        p = pos.reshape(oh * ow, kh * kw).T[kk.ravel()]  # (cin_g * kk, oh * ow)
+        wq = fixedpoint.quantize(wt, wf).reshape(cout, cin_g, kk_n)
+        # patch matrix per group: row (ci, k) and column (output position) name the input element
+        # the weight of (ci, k) multiplies at that position; padding names an appended zero
+        ci, kk = np.meshgrid(np.arange(cin_g), np.arange(kk_n), indexing="ij")
+        p = pos.T[kk.ravel()]  # (cin_g * kk, positions)
         chan = np.arange(g)[:, None, None] * cin_g + ci.ravel()[None, :, None]
-        patches = np.where(p[None] >= 0, chan * h * w + p[None], cin * h * w)  # (g, cin_g * kk, oh * ow)
+        patches = np.where(p[None] >= 0, chan * hw + p[None], cin * hw)  # (g, cin_g * kk, positions)
         bq = fixedpoint.quantize(bias, x.frac + wf)
-        return _dense_prep(wq.reshape(g, cout // g, cin_g * kh * kw), wf=wf, wq_conv=wq, patches=patches,
+        return _dense_prep(wq.reshape(g, cout // g, cin_g * kk_n), wf=wf, wq_conv=wq, patches=patches,
                            bq=bq, bq_groups=bq.reshape(g, cout // g, 1))
 
     prep = _prepared(ctx, node, x, make)
@@ -88,20 +94,78 @@ def op_conv(ctx, node, x):
     vals = linear.dense_values(prep["wq"], patch(x.values), prep["bq_groups"])
     lo, hi = _bounds(prep, x, lambda: linear.dense_bounds(prep["wq"], patch(x.lo), patch(x.hi), prep["bq_groups"],
                                                           prep["wneg"], prep["abs_rows"]))
-    out_shape = (1, cout, oh, ow)
+    out_shape = (1, cout) + tuple(out_sp)
     vals, lo, hi = (a.reshape(out_shape) for a in (vals, lo, hi))
     if ctx.b.emit:
-        co, ci, kk, y, xx = np.meshgrid(np.arange(cout), np.arange(cin_g), np.arange(kh * kw), np.arange(oh),
-                                        np.arange(ow), indexing="ij")
+        co, ci, kk, y = np.meshgrid(np.arange(cout), np.arange(cin_g), np.arange(kk_n), np.arange(n_pos), indexing="ij")
         in_c = (co // (cout // g)) * cin_g + ci
-        p = pos[y, xx, kk]
+        p = pos[y, kk]
         valid = p >= 0
-        rows = ((co * oh + y) * ow + xx)[valid]
-        cols = (in_c * h * w + p)[valid]
+        rows = (co * n_pos + y)[valid]
+        cols = (in_c * hw + p)[valid]
         wv = wq[co, ci, kk][valid]
         keep = wv != 0
-        bq = np.repeat(prep["bq"], oh * ow)
+        bq = np.repeat(prep["bq"], n_pos)
         sig = ctx.b.linear(x.signal.reshape(-1), rows[keep], cols[keep], wv[keep], vals.ravel(), const=bq)
     else:
         sig = Signal(None, vals.ravel())
     return normalize(ctx, QTensor(sig.reshape(out_shape), x.frac + wf, lo, hi))
+
+
+def op_conv_transpose(ctx, node, x):
+    """ConvTranspose in 1-D/2-D/3-D: out[co, i * s + k * d - pad] += w[ci, co, k] x[ci, i] (linear)."""
+    wt = ctx.const(node.inputs[1])  # (Cin, Cout/g, *kernel)
+    nd = wt.ndim - 2
+    if nd < 1 or len(x.shape) != wt.ndim:
+        raise OpError(f"{ctx.graph.source}: ConvTranspose node '{node.name}': weight {wt.shape} does not match input {x.shape}")
+    a = node.attrs
+    g = a.get("group", 1)
+    cin, cout_g = wt.shape[:2]
+    cout = cout_g * g
+    kernel = list(wt.shape[2:])
+    spatial = list(x.shape[2:])
+    strides, dil = a.get("strides", [1] * nd), a.get("dilations", [1] * nd)
+    out_pad = a.get("output_padding", [0] * nd)
+    mode = a.get("auto_pad", b"NOTSET")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    full = [s * (n - 1) + op + (k - 1) * d + 1 for n, k, s, d, op in zip(spatial, kernel, strides, dil, out_pad)]
+    if "output_shape" in a or mode in ("SAME_UPPER", "SAME_LOWER"):
+        want = list(a["output_shape"])[-nd:] if "output_shape" in a else [n * s for n, s in zip(spatial, strides)]
+        total = [f - w for f, w in zip(full, want)]
+        upper = mode == "SAME_UPPER"
+        pb = [t // 2 if upper else t - t // 2 for t in total]
+        pe = [t - t // 2 if upper else t // 2 for t in total]
+    elif mode in ("NOTSET", "VALID"):
+        p = list(a.get("pads", [0] * 2 * nd)) if mode == "NOTSET" else [0] * 2 * nd
+        pb, pe = p[:nd], p[nd:]
+    else:
+        raise OpError(f"{ctx.graph.source}: ConvTranspose node '{node.name}': auto_pad={mode!r} is not supported")
+    out_sp = [f - b - e for f, b, e in zip(full, pb, pe)]
+    n_in, n_k, n_out = int(np.prod(spatial)), int(np.prod(kernel)), int(np.prod(out_sp))
+    _check_size(ctx, node, cin * cout_g * n_in * n_k, "multiply-adds")
+
+    def make():
+        bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(cout)
+        wf = weight_frac(ctx, wt)
+        wq = fixedpoint.quantize(wt, wf).reshape(cin, cout_g, n_k)
+        grids = np.meshgrid(*[np.arange(n) for n in spatial], *[np.arange(k) for k in kernel], indexing="ij")
+        valid = np.ones(grids[0].shape, bool)
+        flat = np.zeros(grids[0].shape, np.int64)
+        for d in range(nd):
+            o = grids[d] * strides[d] + grids[nd + d] * dil[d] - pb[d]
+            valid &= (o >= 0) & (o < out_sp[d])
+            flat = flat * out_sp[d] + o
+        opos = np.where(valid, flat, -1).reshape(n_in, n_k)  # output position of (input position, offset)
+        ci, co, i, k = np.meshgrid(np.arange(cin), np.arange(cout_g), np.arange(n_in), np.arange(n_k), indexing="ij")
+        o = opos[i, k]
+        ok = o >= 0
+        out_c = (ci // (cin // g)) * cout_g + co
+        rows = (out_c * n_out + o)[ok]
+        cols = (ci * n_in + i)[ok]
+        w = wq[ci, co, k][ok]
+        return dict(wf=wf, rows=rows, cols=cols, w=w, bq=np.repeat(fixedpoint.quantize(bias, x.frac + wf), n_out))
+
+    prep = _prepared(ctx, node, x, make)
+    out_shape = (1, cout) + tuple(out_sp)
+    t = _affine(ctx, x, prep["rows"], prep["cols"], prep["w"], prep["bq"], out_shape)
+    return normalize(ctx, QTensor(t.signal, x.frac + prep["wf"], t.lo, t.hi))

@@ -13,3 +13,10 @@ def op_batchnorm(ctx, node, x):
     eps = node.attrs.get("epsilon", 1e-5)
     scale = gamma / np.sqrt(var + eps)
     return _channel_affine(ctx, x, scale, beta - mean * scale)
+
+
+def op_instancenorm(ctx, node, x):
+    from zkml.compiler.ops.common import OpError
+
+    raise OpError(f"{ctx.graph.source}: InstanceNormalization node '{node.name}' divides by the square root of "
+                  "each channel's variance, which needs a lookup table (not yet in zkml)")
