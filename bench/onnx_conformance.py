@@ -51,7 +51,8 @@ from onnx_cases_cli import DATA, one_input_cases, stored  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "onnx-conformance.md"
-CLI_CASES = ["test_Linear", "test_Conv2d", "test_operator_add_broadcast", "test_MaxPool1d", "test_operator_pad"]
+CLI_CASES = ["test_Linear", "test_Conv2d", "test_Conv1d_stride", "test_Conv3d", "test_MaxPool1d", "test_operator_pad",
+             "test_Embedding", "test_GLU", "test_PReLU_2d"]
 LIGHT_TIME_LIMIT = 120.0  # seconds per light model, in a child process
 LIGHT_MEMORY_LIMIT = 8 << 30  # address-space cap of that child
 

@@ -53,11 +53,29 @@ def load_for_compile(path) -> Graph:
     from zkml.onnx_import.load import load_model  # onnx is imported only when a model is loaded
 
     from zkml.compiler.ops.registry import NEEDS_TABLE
+    from zkml.onnx_import.load import UnsupportedModel
 
-    graph = load_model(path, SUPPORTED_OPS, NEEDS_TABLE)
+    try:
+        graph = load_model(path, SUPPORTED_OPS, NEEDS_TABLE)
+    except UnsupportedModel as e:  # say too whether the model would fit once its ops are supported
+        raise UnsupportedModel(f"{e}{_size_note(path)}") from None
     if len(graph.inputs) != 1:
         raise ZkmlError(f"{path}: the model has {len(graph.inputs)} runtime inputs ({', '.join(graph.inputs)}); one is supported")
     return graph
+
+
+def _size_note(path) -> str:
+    """'; besides, ...' when the model's estimated circuit is past the size limits, else ''."""
+    from zkml.compiler.estimate import MAX_CONSTRAINTS, MAX_TERMS, estimate_graph
+    from zkml.onnx_import.load import load_model
+
+    try:
+        est = estimate_graph(load_model(path, None))
+    except Exception:  # the estimate is a courtesy: the unsupported ops are the refusal
+        return ""
+    if est.constraints <= MAX_CONSTRAINTS and est.terms <= MAX_TERMS:
+        return ""
+    return f"; besides, its circuit would need {est.summary()}, past the 2^24-constraint limit (largest: {est.largest(1)})"
 
 
 def choose_input_frac(calibration: np.ndarray, frac: int) -> int:
