@@ -22,10 +22,12 @@ from onnx_cases_cli import one_input_cases, stored  # noqa: E402  (the benchmark
 
 
 # One of each kind the default suite must keep: fixed batch 2 in the file (Conv2d, Linear_no_bias),
-# AveragePool(1) that onnxruntime no longer implements, Gemm(6), Softmax (an output transform),
-# refused ops (PRelu unsupported, a 3-D MaxPool, Add broadcasting the input up to a constant).
+# AveragePool(1) that onnxruntime no longer implements, Gemm(6), refused ops (Softmax until lookup
+# tables land: never proved as its logits; Add broadcasting the input up to a constant), and ops
+# added since (PRelu, a 3-D MaxPool, Pad, Slice).
 DEFAULT = ["test_Conv2d", "test_Linear_no_bias", "test_AvgPool2d", "test_Linear", "test_Softmax",
-           "test_PReLU_1d", "test_MaxPool3d", "test_operator_non_float_params"]
+           "test_PReLU_1d", "test_MaxPool3d", "test_operator_non_float_params", "test_ReflectionPad2d",
+           "test_operator_index"]
 ALL = one_input_cases()
 BY_NAME = {c.name: c for c in ALL}
 
@@ -86,7 +88,7 @@ def test_default_cases_are_present():
 @pytest.mark.parametrize("name", DEFAULT)
 def test_stored_case_compiles_or_is_refused(name, tmp_path):
     kind = check_case(BY_NAME[name], tmp_path)
-    expected = "refused" if name in ("test_PReLU_1d", "test_MaxPool3d", "test_operator_non_float_params") else "compiled"
+    expected = "refused" if name in ("test_Softmax", "test_operator_non_float_params") else "compiled"
     assert kind == expected
 
 
@@ -150,3 +152,24 @@ def test_no_oracle_still_compiles_with_a_warning(tmp_path, monkeypatch):
     assert len(warnings) == 1 and "not measured" in warnings[0]
     shown = CliRunner().invoke(main, ["inspect", str(out)])
     assert shown.exit_code == 0 and "fidelity: not measured" in shown.output, shown.output
+
+
+@pytest.mark.parametrize("name", ["test_Conv1d_stride", "test_operator_pad"])
+def test_new_op_case_proves_and_verifies(name, tmp_path):
+    """A 1-D convolution and a Pad, through compile, setup, prove and verify: the claim's
+    dequantized output is the stored output (within the output grid's tolerance)."""
+    case = BY_NAME[name]
+    result, out = compile_case(case, tmp_path)
+    assert result.exit_code == 0, result.output
+    x = stored(case, "input_0.pb").astype(np.float64)
+    np.savez(tmp_path / "input.npz", x=x[:1])
+    runner = CliRunner()
+    for args in (["setup", str(out)], ["prove", str(out), "-i", str(tmp_path / "input.npz"), "-o", str(tmp_path / "p.json")],
+                 ["verify", str(tmp_path / "p.json"), "--bundle", str(out)]):
+        r = runner.invoke(main, args)
+        assert r.exit_code == 0, f"{args[0]}: {r.output}"
+    claim = json.loads((tmp_path / "p.json").read_text())["claim"]
+    got = np.asarray(claim["outputs"][0]["values"], np.float64).ravel()
+    want = stored(case, "output_0.pb").astype(np.float64).reshape(x.shape[0], -1)[0]
+    frac = json.loads((out / "manifest.json").read_text())["outputs"][0]["frac"]
+    assert got.size == want.size and np.max(np.abs(got - want)) <= 16 * 2.0 ** -frac + 2.0 ** -8 * max(1, np.abs(want).max())

@@ -45,3 +45,31 @@ def bits_for(lo: int, hi: int) -> int:
     """Bits of a two's-complement range check that holds every integer in [lo, hi]."""
     m = max(abs(int(lo)), abs(int(hi)) + 1, 1)
     return int(m - 1).bit_length() + 1
+
+
+def mean_multiplier(count, s: int):
+    """The integer m = round(2^s / count) with which a mean is computed: mean(v) =
+    rescale(sum(v) * m, s). Exact when count is a power of two (up to 2^s); otherwise the
+    relative error of m is at most 2^-(s+1) * count, so s is chosen with count's bits plus margin."""
+    return np.round(np.float64(1 << s) / np.asarray(count, np.float64)).astype(np.int64)
+
+
+def mean_shift(wfrac: int, count_max: int) -> int:
+    """The s of ``mean_multiplier``: at least ``wfrac`` and 8 bits more than the count has."""
+    return max(wfrac, int(np.ceil(np.log2(max(int(count_max), 1)))) + 8)
+
+
+def greater_threshold(c: float, f: int) -> int:
+    """x > c for x = q / 2^f exactly when q >= this integer: floor(c 2^f) + 1."""
+    return int(np.floor(c * float(2.0**f))) + 1
+
+
+def less_threshold(c: float, f: int) -> int:
+    """x < c for x = q / 2^f exactly when q <= this integer: ceil(c 2^f) - 1."""
+    return int(np.ceil(c * float(2.0**f))) - 1
+
+
+def equal_value(c: float, f: int) -> int | None:
+    """x == c for x = q / 2^f exactly when q is this integer; None when c is off the grid."""
+    v = c * float(2.0**f)
+    return int(v) if v == np.floor(v) else None

@@ -66,10 +66,30 @@ class Compiled:
 def load_for_compile(path) -> Graph:
     from zkml.onnx_import.load import load_model  # onnx is imported only when a model is loaded
 
-    graph = load_model(path, SUPPORTED_OPS)
+    from zkml.compiler.ops.registry import NEEDS_TABLE
+    from zkml.onnx_import.load import UnsupportedModel
+
+    try:
+        graph = load_model(path, SUPPORTED_OPS, NEEDS_TABLE)
+    except UnsupportedModel as e:  # say too whether the model would fit once its ops are supported
+        raise UnsupportedModel(f"{e}{_size_note(path)}") from None
     if len(graph.inputs) != 1:
         raise ZkmlError(f"{path}: the model has {len(graph.inputs)} runtime inputs ({', '.join(graph.inputs)}); one is supported")
     return graph
+
+
+def _size_note(path) -> str:
+    """'; besides, ...' when the model's estimated circuit is past the size limits, else ''."""
+    from zkml.compiler.estimate import MAX_CONSTRAINTS, MAX_TERMS, estimate_graph
+    from zkml.onnx_import.load import load_model
+
+    try:
+        est = estimate_graph(load_model(path, None))
+    except Exception:  # the estimate is a courtesy: the unsupported ops are the refusal
+        return ""
+    if est.constraints <= MAX_CONSTRAINTS and est.terms <= MAX_TERMS:
+        return ""
+    return f"; besides, its circuit would need {est.summary()}, past the 2^24-constraint limit (largest: {est.largest(1)})"
 
 
 def choose_input_frac(calibration: np.ndarray, frac: int) -> int:
@@ -146,12 +166,17 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
         if not args:
             raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) has no runtime input")
         try:
-            out = _check_bounds(ctx, node, OPS[node.op](ctx, node, *args))
+            result = OPS[node.op](ctx, node, *args)
+            outs = result if isinstance(result, list) else [result]  # ops with several outputs return a list
+            outs = [_check_bounds(ctx, node, t) for t in outs]
         except ZkmlError:
             raise
         except Exception as e:  # an op meeting a shape or attribute it was not written for
             raise _node_failure(c.graph, ctx, node, e) from e
-        ctx.tensors[node.outputs[0]] = out
+        for name, t in zip(node.outputs, outs):
+            if name:
+                ctx.tensors[name] = t
+        out = outs[0]
         ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
                               lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
     b.where = "the outputs"
@@ -278,6 +303,10 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     graph = load_for_compile(path)
     n_weights = sum(int(np.size(v)) for v in graph.constants.values())
     clock.done(f"loaded {len(graph.nodes)} nodes, {n_weights:,} weights")
+    from zkml.compiler.estimate import check_size
+
+    est = check_size(graph, int(np.prod(graph.shapes[graph.inputs[0]])))  # before any work: refuse what cannot fit
+    clock.done(f"estimated {est.summary()}")
     name = graph.inputs[0]
     shape = tuple(graph.shapes[name])
     calibration = samples_of(calibration, shape, source, name)  # (N, *shape); a transposed layout is refused

@@ -7,7 +7,7 @@ For an input known to lie in [lo, hi], each output's bounds are exact integers,
 computed as matrix products in int64 when sum_j |w_ij| max(|lo_j|, |hi_j|) + |b_i| is (by a float
 estimate with a wide margin) below 2^62, so no bound can leave int64; otherwise in Python ints, as
 the compiler always did. Either way the bounds are the same integers, so the compiler's refusal of
-anything that could wrap the field (ops._check_bounds) is unchanged. Values are int64 as before.
+anything that could wrap the field (ops.common._check_bounds) is unchanged. Values are int64 as before.
 Weights come dense (Gemm, MatMul; Conv through its patch matrix) or as coordinate lists.
 """
 

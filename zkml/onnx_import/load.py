@@ -11,10 +11,16 @@ from onnx import numpy_helper, shape_inference
 from zkml.errors import ZkmlError
 from zkml.onnx_import.graph import Graph, Node
 
-# Ops that only compute shapes or constants: folded away when their inputs are constant.
+# Ops that only compute shapes or constants: folded away when their inputs are constant. Any
+# deterministic ai.onnx op whose inputs are all constants is folded (weights transformed by
+# Transpose, Pow, Sqrt...; masks built by Range, Trilu, Where); the random generators are not.
 FOLDABLE = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Constant", "Cast",
             "Slice", "Mul", "Add", "Sub", "Div", "Identity", "ConstantOfShape", "Range",
             "Transpose", "Flatten", "ReduceProd", "Equal", "Where", "Expand"}
+NOT_FOLDABLE = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
+                "Bernoulli", "Dropout"}
+# Ops reading only the static shape of their input: folded when that shape is fully known.
+SHAPE_ONLY = {"Shape", "Size"}
 
 
 class UnsupportedModel(ZkmlError):
@@ -25,8 +31,9 @@ def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def load_model(path, supported: set[str]) -> Graph:
-    """Read, check and normalise ``path``; raise one error listing every unsupported node."""
+def load_model(path, supported: set[str] | None, reasons: dict[str, str] | None = None) -> Graph:
+    """Read, check and normalise ``path``; raise one error listing every unsupported node (with
+    ``reasons[op]`` where one is known; ``supported=None`` lists none: the graph as it is)."""
     path = Path(path)
     try:
         model = onnx.load(str(path), load_external_data=True)
@@ -50,14 +57,19 @@ def load_model(path, supported: set[str]) -> Graph:
     constants = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     inputs = [i.name for i in g.input if i.name not in constants]
     shapes: dict[str, tuple] = {}
+    dynamic: dict[str, list] = {}  # tensor -> the dimensions shape inference could not pin
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         dims = vi.type.tensor_type.shape.dim
         shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims)
+        unknown = [i for i, d in enumerate(dims) if not d.HasField("dim_value")]
+        if unknown or not vi.type.tensor_type.HasField("shape"):
+            dynamic[vi.name] = unknown or ["rank"]
     nodes = [Node(n.op_type, n.name or f"{n.op_type}_{i}", list(n.input), list(n.output), _attrs(n), n.domain)
              for i, n in enumerate(g.node)]
     graph = Graph(nodes, constants, inputs, [o.name for o in g.output], shapes, opset, str(path), model)
-    _fold_constants(graph)
-    _report_unsupported(graph, supported)
+    _fold_constants(graph, dynamic)
+    if supported is not None:
+        _report_unsupported(graph, supported, reasons or {})
     return graph
 
 
@@ -78,14 +90,32 @@ def _pin_batch(model: onnx.ModelProto) -> None:
         vi.type.tensor_type.ClearField("shape")
 
 
-def _fold_constants(graph: Graph) -> None:
-    """Evaluate nodes whose inputs are all constants with onnx's reference evaluator."""
+def _fold_constants(graph: Graph, dynamic: dict | None = None) -> None:
+    """Evaluate nodes whose inputs are all constants with onnx's reference evaluator; Shape and
+    Size of a tensor whose shape inference pinned every dimension become constants too."""
     from onnx.reference import ReferenceEvaluator
 
+    dynamic = dynamic or {}
     kept = []
     for node in graph.nodes:
         ins = [i for i in node.inputs if i]
-        if node.op == "Constant" or (node.op in FOLDABLE and ins and all(i in graph.constants for i in ins)):
+        if node.op in SHAPE_ONLY and node.domain in ("", "ai.onnx") and ins and ins[0] not in graph.constants:
+            if ins[0] in dynamic or ins[0] not in graph.shapes:
+                dims = dynamic.get(ins[0], ["rank"])
+                raise ZkmlError(f"{graph.source}: node '{node.name}' ({node.op}) reads the shape of '{ins[0]}', whose "
+                                f"dimension(s) {', '.join(map(str, dims))} shape inference cannot pin; export the "
+                                "model with static shapes (a fixed sequence length, batch 1)")
+            shape = np.array(graph.shapes[ins[0]], np.int64)
+            if node.op == "Size":
+                value = np.array(int(np.prod(shape)), np.int64)
+            else:
+                start, end = node.attrs.get("start", 0), node.attrs.get("end", len(shape))
+                value = shape[start:end]
+            graph.constants[node.outputs[0]] = value
+            graph.shapes[node.outputs[0]] = tuple(value.shape)
+            continue
+        foldable = node.op in FOLDABLE or (node.domain in ("", "ai.onnx") and node.op not in NOT_FOLDABLE)
+        if node.op == "Constant" or (foldable and ins and all(i in graph.constants for i in ins)):
             proto = onnx.helper.make_node(node.op, node.inputs, node.outputs, domain=node.domain, **node.attrs)
             feeds = [onnx.helper.make_tensor_value_info(i, onnx.helper.np_dtype_to_tensor_dtype(graph.constants[i].dtype), graph.constants[i].shape) for i in ins]
             outs = [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.outputs]
@@ -105,10 +135,13 @@ def _fold_constants(graph: Graph) -> None:
     graph.nodes = kept
 
 
-def _report_unsupported(graph: Graph, supported: set[str]) -> None:
+def _report_unsupported(graph: Graph, supported: set[str], reasons: dict[str, str]) -> None:
     bad = [n for n in graph.nodes if n.op not in supported or n.domain not in ("", "ai.onnx")]
     if bad:
-        listed = "; ".join(f"{n.op} (domain '{n.domain or 'ai.onnx'}', opset {graph.opset}) at node '{n.name}'" for n in bad)
+        def why(n):
+            return f": {reasons[n.op]}" if n.op in reasons and n.domain in ("", "ai.onnx") else ""
+        listed = "; ".join(f"{n.op} (domain '{n.domain or 'ai.onnx'}', opset {graph.opset}) at node '{n.name}'{why(n)}"
+                           for n in bad)
         raise UnsupportedModel(
             f"{graph.source}: {len(bad)} unsupported node(s): {listed}. Supported ops: {', '.join(sorted(supported))}"
         )

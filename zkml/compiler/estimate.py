@@ -1,0 +1,125 @@
+"""The size of a model's circuit, estimated from shapes alone before anything is built, so a
+model too large for this machine is refused in seconds (naming its largest nodes) instead of
+being killed for memory half-way through compiling.
+
+Per node, from its output shape and weights: linear terms (multiply-adds of layers with
+constant weights; they cost no constraints) and constraints: a rescale costs about
+``RESCALE`` per element (its remainder's range check), a ReLU/max/comparison about ``RANGE``
+(a range check as wide as the values' bounds, which interval analysis makes wide), a product of
+two activations one more. The figures are upper-end typical values, not bounds: the compiler
+still checks the real sizes as it builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zkml.errors import ZkmlError
+
+RESCALE = 18  # constraints per rescaled element (16 remainder bits + recomposition + the relation)
+RANGE = 42  # constraints per ReLU / max / comparison (a ~40-bit range check + the product)
+MAX_CONSTRAINTS = 1 << 24  # the largest powers of tau `zkml groth16 ptau-new` makes (and setup takes)
+MAX_TERMS = 60_000_000  # linear terms in all: past this, compiling needs more memory than 23 GB machines have
+# Compile-time memory (wires, bits, LC terms, R1CS). Checked against bench/shapes.py's models: cifar_cnn
+# estimated ~1.19M constraints and 0.8 GiB (real: 755k constraints, 0.63 GB peak RSS), mlp_4m ~307k
+# and 0.6 GiB (real: 231k, 0.78 GB): constraints are over-estimated 1.3-1.6x, memory within 30%.
+BYTES_PER_CONSTRAINT = 600
+BYTES_PER_TERM = 80
+
+
+@dataclass
+class Estimate:
+    constraints: int = 0
+    terms: int = 0
+    nodes: list = field(default_factory=list)  # (constraints, terms, name, op)
+
+    @property
+    def memory(self) -> int:
+        return self.constraints * BYTES_PER_CONSTRAINT + self.terms * BYTES_PER_TERM
+
+    def summary(self) -> str:
+        return (f"~{self.constraints:,} constraints, ~{self.terms:,} linear terms, "
+                f"~{self.memory / 2**30:.1f} GiB to compile")
+
+    def largest(self, k: int = 3) -> str:
+        top = sorted(self.nodes, key=lambda n: -(n[0] * BYTES_PER_CONSTRAINT + n[1] * BYTES_PER_TERM))[:k]
+        return ", ".join(f"'{name}' ({op}) ~{c:,} constraints, ~{t:,} terms" for c, t, name, op in top)
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape)) if shape is not None else 0
+
+
+def node_cost(graph, node, shape_of) -> tuple[int, int]:
+    """(constraints, linear terms) of one node, from shapes."""
+    op, a = node.op, node.attrs
+    out = _size(shape_of(node.outputs[0]))
+    ins = [shape_of(i) for i in node.inputs if i]
+    first = _size(ins[0]) if ins else 0
+    runtime = [i for i in node.inputs if i and i not in graph.constants]
+    if op in ("Conv", "ConvTranspose"):
+        w = shape_of(node.inputs[1]) or ()
+        per = _size(w[1:]) if op == "Conv" else _size(w[1:])
+        terms = (out if op == "Conv" else first) * per
+        return out * RESCALE, terms
+    if op in ("Gemm", "MatMul", "Einsum"):
+        w = [s for i, s in zip([i for i in node.inputs if i], ins) if i in graph.constants]
+        k = max((s[-2] if len(s) >= 2 else s[0]) for s in ins) if ins and all(len(s) for s in ins) else 1
+        if len(runtime) >= 2:  # products of two activations
+            return out * k + out * RESCALE, out * k
+        return out * RESCALE, out * (k if w else 1)
+    if op in ("Relu", "Clip", "LeakyRelu", "PRelu", "Abs", "Max", "Min", "Sign", "Greater", "Less", "GreaterOrEqual",
+              "LessOrEqual"):
+        return out * RANGE * (2 if op in ("Clip", "Sign") else 1) + out * RESCALE * (op in ("LeakyRelu", "PRelu")), out
+    if op == "MaxPool":
+        k = _size(a.get("kernel_shape", [1]))
+        return out * max(k - 1, 0) * RANGE, out * k
+    if op in ("GlobalMaxPool", "ReduceMax", "ReduceMin"):
+        return first * RANGE, first
+    if op in ("AveragePool", "GlobalAveragePool", "ReduceMean", "Mean", "BatchNormalization", "ReduceSum", "Sum"):
+        return out * RESCALE, max(first, out) * (_size(a.get("kernel_shape", [1])) if op == "AveragePool" else 1)
+    if op in ("Mul", "Div", "Add", "Sub", "And", "Or", "Where"):
+        return out * (1 + RESCALE) if len(runtime) >= 2 or op in ("Mul", "Div") else 0, out
+    if op in ("Sigmoid", "Tanh"):
+        return out * 33 * RANGE, out * 33
+    if op == "Gather" and node.inputs[0] in graph.constants:
+        v = shape_of(node.inputs[0]) or (1,)
+        return _size(ins[1]) * (v[0] + 2), out * v[0]
+    if op == "Equal":
+        return out * 2, out
+    return 0, out  # shape ops: gathers of linear combinations
+
+
+def estimate_graph(graph) -> Estimate:
+    """The circuit's estimated size; nodes whose inputs are all constants are not counted."""
+    def shape_of(name):
+        if name in graph.constants:
+            return tuple(np.shape(graph.constants[name]))
+        return graph.shapes.get(name)
+
+    est = Estimate()
+    for node in graph.nodes:
+        if not any(i and i not in graph.constants for i in node.inputs):
+            continue
+        try:
+            c, t = node_cost(graph, node, shape_of)
+        except Exception:  # a node this table cannot read: count its outputs as gathers
+            c, t = 0, _size(shape_of(node.outputs[0]))
+        est.constraints += int(c)
+        est.terms += int(t)
+        est.nodes.append((int(c), int(t), node.name, node.op))
+    return est
+
+
+def check_size(graph, input_elements: int = 0, input_bits: int = 32) -> Estimate:
+    """Refuse (ZkmlError naming the estimate and the largest nodes) a graph past the limits."""
+    est = estimate_graph(graph)
+    est.constraints += input_elements * input_bits
+    if est.constraints > MAX_CONSTRAINTS or est.terms > MAX_TERMS:
+        what = (f"more than the 2^24 = {MAX_CONSTRAINTS:,} constraints setup supports" if est.constraints > MAX_CONSTRAINTS
+                else f"more than the {MAX_TERMS:,} linear terms a compile on this machine can hold")
+        raise ZkmlError(f"{graph.source}: the circuit would need {est.summary()}, {what}; largest nodes: "
+                        f"{est.largest()}; use a smaller input or model")
+    return est
