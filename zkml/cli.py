@@ -398,9 +398,13 @@ _dir = click.Path(file_okay=False, path_type=Path)
 
 
 @main.command("compile")
-@click.argument("model", type=_existing)
-@click.option("--calibration", "-c", type=_existing, required=True,
+@click.argument("model", type=_existing, required=False)
+@click.option("--calibration", "-c", type=_existing,
               help="Samples (.npz or .json) that set the input's fixed-point range and the fidelity report.")
+@click.option("--rebuild", "rebuild_from", type=click.Path(exists=True, path_type=Path), metavar="BUNDLE_OR_MANIFEST",
+              help="Compile again from the manifest's build record (options, recorded scales) and say whether the "
+                   "R1CS is byte-identical to the bundle's; MODEL defaults to the bundle's model.onnx, -c is optional "
+                   "(its hash is checked).")
 @click.option("-o", "--output", "out", type=_dir, help="Bundle folder (default circuits/<model name>).")
 @click.option("--frac-bits", default=8, show_default=True, help="Fraction bits of activations.")
 @click.option("--weight-bits", default=16, show_default=True, help="Significant bits kept of each weight tensor.")
@@ -414,9 +418,14 @@ _dir = click.Path(file_okay=False, path_type=Path)
                    "of the range.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @_json
-def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
-                input_visibility: str, public_signals: str, input_margin: float, force: bool, as_json: bool) -> None:
+def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path | None, out: Path | None,
+                frac_bits: int, weight_bits: int, input_visibility: str, public_signals: str, input_margin: float,
+                force: bool, as_json: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
+    if rebuild_from is not None:
+        return _rebuild(rebuild_from, model, calibration, as_json)
+    if model is None or calibration is None:
+        raise click.UsageError("compile needs MODEL and --calibration (or --rebuild BUNDLE_OR_MANIFEST)")
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
     from zkml.compiler.fidelity import fidelity_report, notice, summary
@@ -443,7 +452,9 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
         report = fidelity_report(c, xs)
     if notice(report):
         err.print(escape(notice(report)), highlight=False, soft_wrap=True)
-    write_new_bundle(out, model, c, {"fidelity": report}, force)
+    from zkml.bundle.rebuild import build_record
+
+    write_new_bundle(out, model, c, {"fidelity": report, "build": build_record(model, calibration, c)}, force)
     if as_json:
         _emit({"bundle": str(out), "model": str(model), "circuit": {"constraints": c.r1cs.n_constraints,
                "wires": c.r1cs.n_wires, "public": c.r1cs.n_public}, "input_visibility": input_visibility,
@@ -452,6 +463,37 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
         out_print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {c.r1cs.n_public} public signals; "
                   f"{escape(summary(report))}")
     _summary(t0, [out / "circuit.r1cs"])
+
+
+def _rebuild(source: Path, model: Path | None, calibration: Path | None, as_json: bool) -> None:
+    """``compile --rebuild``: exit 0 when the rebuilt R1CS matches, 1 when it does not, 2 when it
+    cannot be rebuilt (a field missing from the manifest, another model file)."""
+    from zkml.errors import CannotCheck
+
+    t0 = time.perf_counter()
+    with _verdict(as_json, policy=True):
+        from zkml.bundle.rebuild import rebuild
+
+        try:
+            with step(f"Rebuilding {source}"):
+                r = rebuild(source, model, calibration, progress=_stage_line(t0))
+        except CannotCheck:
+            raise
+        except ZkmlError as e:
+            raise CannotCheck(str(e)) from None
+    if as_json:
+        _emit({"verdict": "MATCH" if r.matches else "MISMATCH", "match": r.matches, "r1cs_sha256": r.sha256,
+               "recorded_sha256": r.expected, "notes": r.notes, **_usage(t0)})
+    else:
+        for note in r.notes:
+            err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        if r.matches:
+            out_print(f"[green]MATCH[/green]: the rebuilt R1CS (sha256 {r.sha256}) is byte-identical to the bundle's")
+        else:
+            out_print(f"[red]MISMATCH[/red]: the rebuilt R1CS has sha256 {r.sha256}, the manifest records "
+                      f"{r.expected or 'no circuit.r1cs'}")
+    if not r.matches:
+        sys.exit(1)
 
 
 @main.command("setup")

@@ -15,7 +15,8 @@ from zkml.circuit import fixedpoint
 from zkml.circuit.builder import CircuitBuilder, Signal
 from zkml.circuit.gadgets.relu import maximum, relu
 from zkml.circuit.gadgets.rescale import rescale
-from zkml.compiler import linear
+from zkml.compiler import deterministic, linear
+from zkml.compiler.deterministic import ceil_log2, floor_log2
 from zkml.compiler.qtensor import MAX_BITS, QTensor
 from zkml.errors import ZkmlError
 from zkml.onnx_import.graph import Graph, Node
@@ -135,10 +136,10 @@ def weight_frac(ctx: Context, w: np.ndarray, per_element: bool = False) -> int:
     big = float(w.max()) if w.size else 0.0
     if big == 0.0:
         return 0
-    f = ctx.wfrac - 1 - int(np.ceil(np.log2(big)))
+    f = ctx.wfrac - 1 - ceil_log2(big)
     if per_element:
         small = float(w[w > 0].min())
-        f = max(f, 8 - int(np.floor(np.log2(small))))
+        f = max(f, 8 - floor_log2(small))
     return int(min(max(f, 0), 40))
 
 
@@ -406,12 +407,14 @@ def pwl_error(fn, lo: float, hi: float, step: float) -> float:
     return float(np.max(np.abs(fn(grid) - approx)))
 
 
-def _pwl(ctx, node, x: QTensor, fn) -> QTensor:
-    """f(b_0) + sum_k (m_k - m_(k-1)) relu(x - b_k): exact interpolation of fn at the knots."""
+def _pwl(ctx, node, x: QTensor, fn, exact_fn) -> QTensor:
+    """f(b_0) + sum_k (m_k - m_(k-1)) relu(x - b_k): exact interpolation of fn at the knots
+    (the knots' values from ``exact_fn``, correctly rounded, so the table is the same on every
+    machine; ``fn``, numpy's, only estimates the interpolation error for the manifest)."""
     half, step = PWL[node.op]
     knots = np.arange(-half, half + step / 2, step)
     kq = fixedpoint.quantize(knots, x.frac)
-    vals_at = fn(knots)
+    vals_at = exact_fn(knots)
     slopes = np.diff(vals_at) / np.diff(knots)
     deltas = np.diff(np.concatenate([[0.0], slopes, [0.0]]))  # change of slope at each knot
     wf = weight_frac(ctx, deltas)
@@ -454,11 +457,11 @@ def _const_lc(ctx, n: int, value: int):
 
 
 def op_sigmoid(ctx, node, x):
-    return _pwl(ctx, node, x, lambda v: 1.0 / (1.0 + np.exp(-v)))
+    return _pwl(ctx, node, x, lambda v: 1.0 / (1.0 + np.exp(-v)), deterministic.sigmoid)
 
 
 def op_tanh(ctx, node, x):
-    return _pwl(ctx, node, x, np.tanh)
+    return _pwl(ctx, node, x, np.tanh, deterministic.tanh)
 
 
 # --- pooling ----------------------------------------------------------------------------------
@@ -517,7 +520,7 @@ def op_avgpool(ctx, node, x, global_pool=False):
     pos, oh, ow = _windows((c, h, w), k, strides, pb, pe, [1, 1])
     count = (pos >= 0).sum(-1) if not node.attrs.get("count_include_pad", 0) else np.full(pos.shape[:2], pos.shape[-1])
     # mean = round(sum * m / 2^s) with m = round(2^s / count): exact for powers of two
-    s = max(ctx.wfrac, int(np.ceil(np.log2(count.max()))) + 8)
+    s = max(ctx.wfrac, int(count.max() - 1).bit_length() + 8)  # ceil(log2 count) + 8, in integers
     m = np.round((1 << s) / count).astype(np.int64)  # (oh, ow)
     cc, y, xx, kk = np.meshgrid(np.arange(c), np.arange(oh), np.arange(ow), np.arange(pos.shape[-1]), indexing="ij")
     p = pos[y, xx, kk]
