@@ -376,6 +376,82 @@ def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path, as_json: bool
         sys.exit(1)
 
 
+def _key_verdict(rep, as_json: bool, what: dict) -> None:
+    """Print a KeyReport (``key ok`` / ``key FAIL: …`` first) and exit 1 when it failed."""
+    if as_json:
+        _emit({"verdict": "VALID" if rep.ok else "INVALID", "valid": rep.ok, **what, "key": rep.line(),
+               "problems": rep.problems, "checked": rep.checked, "contributions": rep.contributions,
+               "notes": rep.notes})
+    else:
+        out_print(("[green]key ok[/green]" if rep.ok else f"[red]key FAIL[/red]: {escape(rep.problems[0])}"))
+        for p in rep.problems[1:]:
+            out_print(f"  also: {escape(p)}")
+        for c in rep.contributions:
+            out_print(f"  {escape(c)}")
+        if rep.checked:
+            out_print("  checked: " + escape("; ".join(rep.checked)))
+        for n in rep.notes:
+            err.print(f"note: {escape(n)}", highlight=False, soft_wrap=True)
+    if not rep.ok:
+        sys.exit(1)
+
+
+@groth16.command("verify-key")
+@click.argument("r1cs_file", type=_existing)
+@click.argument("ptau_file", type=_existing)
+@click.argument("zkey_file", type=_existing)
+@_json
+def verify_key_cmd(r1cs_file: Path, ptau_file: Path, zkey_file: Path, as_json: bool) -> None:
+    """Check that ZKEY_FILE was made for exactly R1CS_FILE from PTAU_FILE, with every phase-2
+    contribution valid (what `snarkjs zkey verify` checks; zkml's and snarkjs's records).
+    Exit 0 key ok; 1 key FAIL (named); 2 a file could not be read or the ptau is too small."""
+    from zkml.errors import CannotCheck
+
+    t0 = time.perf_counter()
+    what = {"r1cs": str(r1cs_file), "ptau": str(ptau_file), "zkey": str(zkey_file)}
+    with _verdict(as_json, **what):
+        from zkml.formats.ptau import read_ptau
+        from zkml.formats.r1cs import read_r1cs
+        from zkml.formats.zkey import read_zkey
+        from zkml.groth16.key_check import check_key
+
+        try:
+            r1cs, ptau, pk = read_r1cs(r1cs_file), read_ptau(ptau_file), read_zkey(zkey_file)
+            with step("Checking the key"):
+                rep = check_key(r1cs, ptau, pk, ptau_name=str(ptau_file), zkey_name=str(zkey_file),
+                                progress=_stage_line(t0))
+        except ZkmlError as e:
+            raise CannotCheck(str(e)) from None
+    _key_verdict(rep, as_json, what)
+
+
+@main.command("verify-key")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--onnx", "onnx_file", type=_existing, required=True, help="The ONNX model the key should be for.")
+@click.option("--ptau", type=_existing, help="The phase-1 .ptau of the bundle's setup (default: the bundle's "
+              "development ptau, for bundles set up with a development tau).")
+@_json
+def bundle_verify_key_cmd(bundle: Path, onnx_file: Path, ptau: Path | None, as_json: bool) -> None:
+    """Check that BUNDLE's key is made for the circuit the ONNX model compiles to: the model is
+    compiled again with the manifest's recorded options and scales, and the zkey (and the
+    verifying key) checked against that R1CS and the ptau. Exit 0 key ok, 1 key FAIL, 2 cannot check."""
+    from zkml.errors import CannotCheck
+
+    t0 = time.perf_counter()
+    what = {"bundle": str(bundle), "onnx": str(onnx_file)}
+    with _verdict(as_json, **what):
+        from zkml.bundle.key_binding import verify_bundle_key
+
+        try:
+            with step("Compiling the model again and checking the key"):
+                rep = verify_bundle_key(bundle, onnx_file, ptau, progress=_stage_line(t0))
+        except CannotCheck:
+            raise
+        except ZkmlError as e:
+            raise CannotCheck(str(e)) from None
+    _key_verdict(rep, as_json, what)
+
+
 @groth16.command("export-vk")
 @click.argument("zkey_file", type=_existing)
 @click.argument("vk_file", type=_output, default="verification_key.json")
@@ -499,8 +575,11 @@ def _rebuild(source: Path, model: Path | None, calibration: Path | None, as_json
 @main.command("setup")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--ptau", type=_existing, help="Phase-1 powers of tau (.ptau); default: a development tau (insecure).")
+@click.option("--no-dev-ptau", is_flag=True,
+              help="With a development tau, do not keep its .ptau in the bundle (smaller, faster; the key can then "
+                   "not be checked with `zkml verify-key`).")
 @_json
-def bundle_setup_cmd(bundle: Path, ptau: Path | None, as_json: bool) -> None:
+def bundle_setup_cmd(bundle: Path, ptau: Path | None, no_dev_ptau: bool, as_json: bool) -> None:
     """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
     from zkml.bundle import store
     from zkml.formats.atomic import OutputSet, refuse_overlap
@@ -519,16 +598,32 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None, as_json: bool) -> None:
     r1cs = read_r1cs(r1cs_path)
     if not ptau:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
+    from zkml.bundle.key_binding import DEV_PTAU_FILE
+
+    write_ptau = None
     with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
-        pk = store.make_keys(r1cs, ptau, progress=_stage_line(t0))
+        if ptau:
+            pk = store.make_keys(r1cs, ptau, progress=_stage_line(t0))
+        else:
+            pk, write_ptau = store.make_dev_keys(r1cs, progress=_stage_line(t0))
+    setup_record = {"phase1": str(ptau) if ptau else "development tau (insecure)"}
+    if ptau:
+        setup_record["ptau_sha256"] = store.sha256_file(ptau)
     _stage_line(t0)(f"writing {store.ZKEY_FILE} and {store.VK_FILE}")
     with OutputSet() as outs:  # the keys and the manifest that lists them land together
         staged = {store.ZKEY_FILE: outs.stage(bundle / store.ZKEY_FILE)}
         write_zkey(staged[store.ZKEY_FILE], pk)
         staged[store.VK_FILE] = outs.stage(bundle / store.VK_FILE)
         write_vk(staged[store.VK_FILE], pk.verifying_key())
-        store.record_files(bundle, manifest, outs, staged,
-                           setup={"phase1": str(ptau) if ptau else "development tau (insecure)"})
+        if write_ptau is not None and not no_dev_ptau:
+            _stage_line(t0)(f"writing the development {DEV_PTAU_FILE} (for `zkml verify-key`)")
+            staged[DEV_PTAU_FILE] = outs.stage(bundle / DEV_PTAU_FILE)
+            write_ptau(staged[DEV_PTAU_FILE])
+            setup_record["ptau_file"] = DEV_PTAU_FILE
+        else:
+            manifest["files"].pop(DEV_PTAU_FILE, None)  # an older development ptau is not this key's
+        write_ptau = None  # the development secrets go with it
+        store.record_files(bundle, manifest, outs, staged, setup=setup_record)
     if as_json:
         _emit({"bundle": str(bundle), "phase1": str(ptau) if ptau else "development tau (insecure)",
                "constraints": r1cs.n_constraints, "public": pk.n_public, "domain_size": pk.domain_size,
