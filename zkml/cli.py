@@ -1070,10 +1070,14 @@ def attest_revoke_cmd(attestation: Path, rpc: str | None, private_key_file: Path
 @_reference
 @click.option("--registry", required=True, help="AttestationRegistry address.")
 @click.option("--model", help="Only this model id (0x…).")
-@click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its id).")
+@click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its "
+              "id) and that each published key is made for the circuit it compiles to (the key column).")
+@click.option("--ptau", type=_existing, help="The phase-1 .ptau of the bundles' setup, for the key check (default: "
+              "each bundle's development ptau).")
 @_rpc
 @_json
-def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str | None, as_json: bool) -> None:
+def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, ptau: Path | None, rpc: str | None,
+              as_json: bool) -> None:
     """Re-check every attestation in a registry: proof (engine or --reference py_ecc, and on chain), claim hash,
     verifying key and verifier bytecode, revocation, and optionally the ONNX file.
     Exit 0 when every live attestation passes, 1 when one fails, 2 when the audit cannot run."""
@@ -1085,7 +1089,7 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
     with _verdict(as_json, policy=True, registry=registry):
         chain = connect(rpc, read_only=True)
         with step("Auditing"):
-            rows = audit(chain, registry, model, onnx_file)
+            rows = audit(chain, registry, model, onnx_file, ptau=ptau)
     failed = [r for r in rows if not r.ok]
     if as_json:
         _emit({"verdict": "PASS" if rows and not failed else "FAIL", "registry": registry, "chain_id": chain.chain_id,
@@ -1094,11 +1098,13 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
         t = Table("id", "model", "kind", "block", "status", *(rows[0].checks if rows else []), title=f"registry {registry}")
         out.print("checks: vk = the published key hashes to the registered vkHash; bytecode = the deployed verifier is "
                   "the code compiled from that key; claim = the recorded hash of the public inputs; proof / on chain = "
-                  "the proof verifies; onnx = the file hashes to the model id", highlight=False, soft_wrap=True)
+                  "the proof verifies; onnx = the file hashes to the model id; key = the published key is made for the circuit "
+                  "the ONNX file compiles to", highlight=False, soft_wrap=True)
         for r in rows:
             status = f"revoked: {r.revoked}" if r.revoked else ("[green]valid[/green]" if r.ok else "[red]FAILED[/red]")
             t.add_row(str(r.attestation_id), r.model_id[:10] + "…", r.kind, str(r.block), status,
-                      *(("[green]ok[/green]" if v[0] else "[red]FAIL[/red]") for v in r.checks.values()))
+                      *((("[green]key ok[/green]" if v[0] else "[red]key FAIL[/red]") if k == "key" else
+                         ("[green]ok[/green]" if v[0] else "[red]FAIL[/red]")) for k, v in r.checks.items()))
         out.print(t)
         for r in failed:
             for name, (ok, detail) in r.checks.items():
@@ -1114,10 +1120,16 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
 @_reference
 @click.argument("attestation", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain.")
+              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain, "
+                   "require_key_check.")
+@click.option("--onnx", "onnx_file", type=_existing, help="The ONNX model, for require_key_check.")
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The bundle whose key is checked (default: the one the attestation names).")
+@click.option("--ptau", type=_existing, help="The phase-1 .ptau of the bundle's setup (default: its development ptau).")
 @_rpc
 @_json
-def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bool) -> None:
+def check_cmd(attestation: Path, policy_file: Path, onnx_file: Path | None, bundle: Path | None, ptau: Path | None,
+              rpc: str | None, as_json: bool) -> None:
     """Test ATTESTATION against an insurer's policy: PASS/FAIL per rule with the reason.
     Exit 0 pass, 1 fail, 2 could not check (bad file, policy error, unreachable chain)."""
     from zkml.attest import document as D
@@ -1130,7 +1142,7 @@ def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bo
         chain = None
         if policy.require_onchain and doc.get("chain"):
             chain = connect(rpc, expect_chain_id=doc["chain"]["chain_id"] if rpc else None, read_only=True)
-        results = check(doc, policy, chain, where=str(attestation))
+        results = check(doc, policy, chain, where=str(attestation), onnx_file=onnx_file, ptau=ptau, bundle=bundle)
     passed = all(ok for _, ok, _ in results)
     if as_json:
         _emit({"verdict": "PASS" if passed else "FAIL", "attestation": str(attestation),

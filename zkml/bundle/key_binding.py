@@ -90,3 +90,61 @@ def verify_bundle_key(bundle: Path, onnx_file: Path, ptau: Path | None = None, v
             rep.problems.append("the verifying key is not the zkey's (another key was published)")
         rep.checked.append("the verifying key is the zkey's")
     return rep
+
+
+def verify_evaluation_key(folder: Path, onnx_file: Path, ptau: Path | None = None, vk_json: dict | None = None,
+                          progress=None) -> KeyReport:
+    """``verify_bundle_key`` for the keys of an evaluation circuit (``BUNDLE/evaluations/<kind><N>/``,
+    zkml/bundle/evaluation.py): its R1CS depends on the model and N only, so it is built again
+    from the rebuilt model on N placeholder samples."""
+    import numpy as np
+
+    from zkml.bundle import store
+    from zkml.bundle.evaluation import KEYS_FILE
+    from zkml.bundle.rebuild import rebuild
+    from zkml.compiler.evaluate import build_evaluation
+    from zkml.formats.jsonfile import read_json
+    from zkml.formats.ptau import read_ptau
+    from zkml.formats.zkey import read_zkey
+    from zkml.groth16.key_check import check_key
+
+    folder = Path(folder)
+    bundle = folder.parent.parent
+    rec = read_json(folder / KEYS_FILE)
+    kind = "chunk" if folder.name.startswith("chunk") else "n"
+    if not isinstance(rec, dict) or not isinstance(rec.get("n"), int) or rec["n"] < 1:
+        raise CannotCheck(f"{folder / KEYS_FILE}: field 'n' is missing or not a positive integer")
+    rep = KeyReport()
+    try:
+        rebuilt = rebuild(bundle, onnx_file, progress=progress)
+    except CannotCheck:
+        raise
+    except ZkmlError as e:
+        rep.problems.append(str(e))
+        return rep
+    c, n = rebuilt.compiled, rec["n"]
+    b, _, _ = build_evaluation(c, np.zeros((n, *c.input_shape)), np.zeros(n, np.int64), 0, 0, emit=True,
+                               chunk_index=0 if kind == "chunk" else None)
+    r1cs = b.r1cs()
+    if ptau is None:
+        if rec.get("ptau_file") != DEV_PTAU_FILE or not (folder / DEV_PTAU_FILE).is_file():
+            raise CannotCheck(f"{folder}: its keys were made from {rec.get('phase1', 'a .ptau')}; give it with --ptau")
+        path = folder / DEV_PTAU_FILE
+        if rec.get("ptau_sha256") and store.sha256_file(path) != rec["ptau_sha256"]:
+            raise CannotCheck(f"{path}: does not match the hash in {KEYS_FILE}")
+        rep.notes.append(f"development setup: checked against the keys' own ptau ({DEV_PTAU_FILE})")
+        tau, ptau_name = read_ptau(path), str(path)
+    else:
+        tau, ptau_name = read_ptau(ptau), str(ptau)
+    pk = read_zkey(folder / store.ZKEY_FILE)
+    found = check_key(r1cs, tau, pk, ptau_name=ptau_name, zkey_name=str(folder / store.ZKEY_FILE), progress=progress)
+    rep.problems += found.problems
+    rep.checked += found.checked
+    rep.contributions += found.contributions
+    if vk_json is not None:
+        from zkml.formats.snarkjs_json import vk_from_json
+
+        if vk_from_json(vk_json, "verifying key") != pk.verifying_key():
+            rep.problems.append("the verifying key is not the zkey's (another key was published)")
+        rep.checked.append("the verifying key is the zkey's")
+    return rep

@@ -71,6 +71,7 @@ class Rebuilt:
     expected: str | None  # the manifest's files["circuit.r1cs"]
     manifest: dict
     notes: list[str] = field(default_factory=list)
+    compiled: object = None  # the Compiled program (an evaluation circuit is built from it)
 
     @property
     def matches(self) -> bool:
@@ -193,4 +194,4 @@ def rebuild(bundle_or_manifest: Path, model: Path | None = None, calibration: Pa
                      "calibration here chooses other scales than recorded (floats of this machine); the recorded ones were used")
     if b["versions"].get("zkml") != versions()["zkml"]:
         notes.append(f"compiled by zkml {b['versions'].get('zkml')}, rebuilt by zkml {versions()['zkml']}")
-    return Rebuilt(c.r1cs, r1cs_sha256(c.r1cs), manifest.get("files", {}).get(store.R1CS_FILE), manifest, notes)
+    return Rebuilt(c.r1cs, r1cs_sha256(c.r1cs), manifest.get("files", {}).get(store.R1CS_FILE), manifest, notes, c)
