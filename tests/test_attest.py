@@ -305,9 +305,10 @@ def test_audit_names_a_verifier_registered_from_another_circuit(world):
     ok("setup", d / "evil")
     ok("prove", d / "evil", "-i", d / "x.json", "-o", d / "evil-proof.json")
     ok("attest", "inference", d / "evil-proof.json", "-o", d / "evil.json")
-    good_id = json.loads((d / "inf.json").read_text())["claim"]["model_id"]
+    good = json.loads((d / "inf.json").read_text())["claim"]
     doc = json.loads((d / "evil.json").read_text())
-    doc["claim"]["model_id"] = good_id  # the owner's word that this is the model
+    for k in ("model_id", "model_sha256", "weights_sha256"):  # the owner's word that this is the model
+        doc["claim"][k] = good[k]
     (d / "evil.json").write_text(json.dumps(doc))
     ok("attest", "sign", d / "evil.json", "--private-key-file", d / "owner.key")
     ok("attest", "publish", d / "evil.json", "--registry", world["registry"])
