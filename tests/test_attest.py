@@ -163,7 +163,8 @@ def test_auditor_sees_everything_valid(world):
     report = json.loads(res.output)
     assert report["ok"] and len(report["attestations"]) >= 2
     for row in report["attestations"]:
-        assert set(row["checks"]) == {"vk", "bytecode", "claim", "proof", "on chain", "onnx"}
+        assert set(row["checks"]) == {"vk", "bytecode", "claim", "proof", "on chain", "onnx", "key"}
+        assert row["checks"]["key"] == {"passed": True, "detail": "key ok"}
     res = ok("audit", "--registry", world["registry"])
     assert "valid" in res.output
 
@@ -280,3 +281,53 @@ def test_evaluation_keys_are_reused_for_other_data(world, tmp_path):
     a, b = D.read(tmp_path / "e.json"), D.read(world["dir"] / "ev.json")
     assert a["circuit"]["vk_sha256"] == b["circuit"]["vk_sha256"]
     assert a["claim"]["dataset"]["commitment"] != b["claim"]["dataset"]["commitment"]
+
+
+def _one_weight_changed(src, dest):
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(src))
+    t = max(m.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    w = numpy_helper.to_array(t).copy()
+    w.flat[0] += 0.5
+    t.CopyFrom(numpy_helper.from_array(w, t.name))
+    onnx.save(m, str(dest))
+
+
+def test_audit_names_a_verifier_registered_from_another_circuit(world):
+    """The owner registers, under the model's id, the verifier of another circuit (the model
+    with one weight changed): every hash check passes, the key column fails for it alone, and a
+    policy with require_key_check fails it while passing the honest attestation."""
+    d = world["dir"]
+    _one_weight_changed(MODELS / "breast_cancer.onnx", d / "evil.onnx")
+    ok("compile", d / "evil.onnx", "-c", MODELS / "breast_cancer_calibration.npz", "-o", d / "evil")
+    ok("setup", d / "evil")
+    ok("prove", d / "evil", "-i", d / "x.json", "-o", d / "evil-proof.json")
+    ok("attest", "inference", d / "evil-proof.json", "-o", d / "evil.json")
+    good = json.loads((d / "inf.json").read_text())["claim"]
+    doc = json.loads((d / "evil.json").read_text())
+    for k in ("model_id", "model_sha256", "weights_sha256"):  # the owner's word that this is the model
+        doc["claim"][k] = good[k]
+    (d / "evil.json").write_text(json.dumps(doc))
+    ok("attest", "sign", d / "evil.json", "--private-key-file", d / "owner.key")
+    ok("attest", "publish", d / "evil.json", "--registry", world["registry"])
+    evil_id = json.loads((d / "evil.json").read_text())["chain"]["attestation_id"]
+    res = zkml("audit", "--registry", world["registry"], "--onnx", MODELS / "breast_cancer.onnx", "--json")
+    assert res.exit_code == 1
+    rows = {r["attestation_id"]: r for r in json.loads(res.output)["attestations"]}
+    assert rows[evil_id]["checks"]["key"]["passed"] is False
+    assert rows[evil_id]["checks"]["key"]["detail"].startswith("key FAIL: ")
+    assert all(r["checks"][k]["passed"] for k in ("vk", "bytecode", "proof", "onnx") for r in [rows[evil_id]])
+    others = [r for i, r in rows.items() if i != evil_id]
+    assert others and all(r["checks"]["key"]["detail"] == "key ok" for r in others)
+    res = zkml("audit", "--registry", world["registry"], "--onnx", MODELS / "breast_cancer.onnx")
+    assert "key FAIL" in res.output and "key ok" in res.output
+    pol = policy(world, "keys.toml", require_key_check=True)
+    pol.write_text(pol.read_text().replace("models = ", "# models = "))
+    res = zkml("check", d / "inf.json", "--policy", pol, "--onnx", MODELS / "breast_cancer.onnx", "--json")
+    assert res.exit_code == 0 and verdict(res)["key"] is True, res.output
+    res = zkml("check", d / "evil.json", "--policy", pol, "--onnx", MODELS / "breast_cancer.onnx", "--json")
+    assert res.exit_code == 1 and verdict(res)["key"] is False
+    res = zkml("check", d / "inf.json", "--policy", pol, "--json")  # no model given: cannot check
+    assert res.exit_code == 2 and "--onnx" in res.output

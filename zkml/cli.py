@@ -376,6 +376,82 @@ def verify_cmd(vk_file: Path, public_file: Path, proof_file: Path, as_json: bool
         sys.exit(1)
 
 
+def _key_verdict(rep, as_json: bool, what: dict) -> None:
+    """Print a KeyReport (``key ok`` / ``key FAIL: …`` first) and exit 1 when it failed."""
+    if as_json:
+        _emit({"verdict": "VALID" if rep.ok else "INVALID", "valid": rep.ok, **what, "key": rep.line(),
+               "problems": rep.problems, "checked": rep.checked, "contributions": rep.contributions,
+               "notes": rep.notes})
+    else:
+        out_print(("[green]key ok[/green]" if rep.ok else f"[red]key FAIL[/red]: {escape(rep.problems[0])}"))
+        for p in rep.problems[1:]:
+            out_print(f"  also: {escape(p)}")
+        for c in rep.contributions:
+            out_print(f"  {escape(c)}")
+        if rep.checked:
+            out_print("  checked: " + escape("; ".join(rep.checked)))
+        for n in rep.notes:
+            err.print(f"note: {escape(n)}", highlight=False, soft_wrap=True)
+    if not rep.ok:
+        sys.exit(1)
+
+
+@groth16.command("verify-key")
+@click.argument("r1cs_file", type=_existing)
+@click.argument("ptau_file", type=_existing)
+@click.argument("zkey_file", type=_existing)
+@_json
+def verify_key_cmd(r1cs_file: Path, ptau_file: Path, zkey_file: Path, as_json: bool) -> None:
+    """Check that ZKEY_FILE was made for exactly R1CS_FILE from PTAU_FILE, with every phase-2
+    contribution valid (what `snarkjs zkey verify` checks; zkml's and snarkjs's records).
+    Exit 0 key ok; 1 key FAIL (named); 2 a file could not be read or the ptau is too small."""
+    from zkml.errors import CannotCheck
+
+    t0 = time.perf_counter()
+    what = {"r1cs": str(r1cs_file), "ptau": str(ptau_file), "zkey": str(zkey_file)}
+    with _verdict(as_json, **what):
+        from zkml.formats.ptau import read_ptau
+        from zkml.formats.r1cs import read_r1cs
+        from zkml.formats.zkey import read_zkey
+        from zkml.groth16.key_check import check_key
+
+        try:
+            r1cs, ptau, pk = read_r1cs(r1cs_file), read_ptau(ptau_file), read_zkey(zkey_file)
+            with step("Checking the key"):
+                rep = check_key(r1cs, ptau, pk, ptau_name=str(ptau_file), zkey_name=str(zkey_file),
+                                progress=_stage_line(t0))
+        except ZkmlError as e:
+            raise CannotCheck(str(e)) from None
+    _key_verdict(rep, as_json, what)
+
+
+@main.command("verify-key")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--onnx", "onnx_file", type=_existing, required=True, help="The ONNX model the key should be for.")
+@click.option("--ptau", type=_existing, help="The phase-1 .ptau of the bundle's setup (default: the bundle's "
+              "development ptau, for bundles set up with a development tau).")
+@_json
+def bundle_verify_key_cmd(bundle: Path, onnx_file: Path, ptau: Path | None, as_json: bool) -> None:
+    """Check that BUNDLE's key is made for the circuit the ONNX model compiles to: the model is
+    compiled again with the manifest's recorded options and scales, and the zkey (and the
+    verifying key) checked against that R1CS and the ptau. Exit 0 key ok, 1 key FAIL, 2 cannot check."""
+    from zkml.errors import CannotCheck
+
+    t0 = time.perf_counter()
+    what = {"bundle": str(bundle), "onnx": str(onnx_file)}
+    with _verdict(as_json, **what):
+        from zkml.bundle.key_binding import verify_bundle_key
+
+        try:
+            with step("Compiling the model again and checking the key"):
+                rep = verify_bundle_key(bundle, onnx_file, ptau, progress=_stage_line(t0))
+        except CannotCheck:
+            raise
+        except ZkmlError as e:
+            raise CannotCheck(str(e)) from None
+    _key_verdict(rep, as_json, what)
+
+
 @groth16.command("export-vk")
 @click.argument("zkey_file", type=_existing)
 @click.argument("vk_file", type=_output, default="verification_key.json")
@@ -398,9 +474,13 @@ _dir = click.Path(file_okay=False, path_type=Path)
 
 
 @main.command("compile")
-@click.argument("model", type=_existing)
-@click.option("--calibration", "-c", type=_existing, required=True,
+@click.argument("model", type=_existing, required=False)
+@click.option("--calibration", "-c", type=_existing,
               help="Samples (.npz or .json) that set the input's fixed-point range and the fidelity report.")
+@click.option("--rebuild", "rebuild_from", type=click.Path(exists=True, path_type=Path), metavar="BUNDLE_OR_MANIFEST",
+              help="Compile again from the manifest's build record (options, recorded scales) and say whether the "
+                   "R1CS is byte-identical to the bundle's; MODEL defaults to the bundle's model.onnx, -c is optional "
+                   "(its hash is checked).")
 @click.option("-o", "--output", "out", type=_dir, help="Bundle folder (default circuits/<model name>).")
 @click.option("--frac-bits", default=8, show_default=True, help="Fraction bits of activations.")
 @click.option("--weight-bits", default=16, show_default=True, help="Significant bits kept of each weight tensor.")
@@ -418,10 +498,14 @@ _dir = click.Path(file_okay=False, path_type=Path)
                    "the compiler's (zkml.compiler.compile.DEFAULT_LOOKUPS).")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @_json
-def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int, weight_bits: int,
-                input_visibility: str, public_signals: str, input_margin: float, lookups: str | None, force: bool,
-                as_json: bool) -> None:
+def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path | None, out: Path | None,
+                frac_bits: int, weight_bits: int, input_visibility: str, public_signals: str, input_margin: float,
+                lookups: str | None, force: bool, as_json: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
+    if rebuild_from is not None:
+        return _rebuild(rebuild_from, model, calibration, as_json)
+    if model is None or calibration is None:
+        raise click.UsageError("compile needs MODEL and --calibration (or --rebuild BUNDLE_OR_MANIFEST)")
     from zkml.bundle.store import write_new_bundle
     from zkml.compiler.compile import CompileConfig, compile_model
     from zkml.compiler.fidelity import fidelity_report, notice, summary
@@ -449,7 +533,9 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
         report = fidelity_report(c, xs)
     if notice(report):
         err.print(escape(notice(report)), highlight=False, soft_wrap=True)
-    write_new_bundle(out, model, c, {"fidelity": report}, force)
+    from zkml.bundle.rebuild import build_record
+
+    write_new_bundle(out, model, c, {"fidelity": report, "build": build_record(model, calibration, c)}, force)
     if as_json:
         _emit({"bundle": str(out), "model": str(model), "circuit": {"constraints": c.r1cs.n_constraints,
                "wires": c.r1cs.n_wires, "public": c.r1cs.n_public}, "input_visibility": input_visibility,
@@ -460,11 +546,45 @@ def compile_cmd(model: Path, calibration: Path, out: Path | None, frac_bits: int
     _summary(t0, [out / "circuit.r1cs"])
 
 
+def _rebuild(source: Path, model: Path | None, calibration: Path | None, as_json: bool) -> None:
+    """``compile --rebuild``: exit 0 when the rebuilt R1CS matches, 1 when it does not, 2 when it
+    cannot be rebuilt (a field missing from the manifest, another model file)."""
+    from zkml.errors import CannotCheck
+
+    t0 = time.perf_counter()
+    with _verdict(as_json, policy=True):
+        from zkml.bundle.rebuild import rebuild
+
+        try:
+            with step(f"Rebuilding {source}"):
+                r = rebuild(source, model, calibration, progress=_stage_line(t0))
+        except CannotCheck:
+            raise
+        except ZkmlError as e:
+            raise CannotCheck(str(e)) from None
+    if as_json:
+        _emit({"verdict": "MATCH" if r.matches else "MISMATCH", "match": r.matches, "r1cs_sha256": r.sha256,
+               "recorded_sha256": r.expected, "notes": r.notes, **_usage(t0)})
+    else:
+        for note in r.notes:
+            err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        if r.matches:
+            out_print(f"[green]MATCH[/green]: the rebuilt R1CS (sha256 {r.sha256}) is byte-identical to the bundle's")
+        else:
+            out_print(f"[red]MISMATCH[/red]: the rebuilt R1CS has sha256 {r.sha256}, the manifest records "
+                      f"{r.expected or 'no circuit.r1cs'}")
+    if not r.matches:
+        sys.exit(1)
+
+
 @main.command("setup")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--ptau", type=_existing, help="Phase-1 powers of tau (.ptau); default: a development tau (insecure).")
+@click.option("--no-dev-ptau", is_flag=True,
+              help="With a development tau, do not keep its .ptau in the bundle (smaller, faster; the key can then "
+                   "not be checked with `zkml verify-key`).")
 @_json
-def bundle_setup_cmd(bundle: Path, ptau: Path | None, as_json: bool) -> None:
+def bundle_setup_cmd(bundle: Path, ptau: Path | None, no_dev_ptau: bool, as_json: bool) -> None:
     """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
     from zkml.bundle import store
     from zkml.formats.atomic import OutputSet, refuse_overlap
@@ -483,16 +603,32 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None, as_json: bool) -> None:
     r1cs = read_r1cs(r1cs_path)
     if not ptau:
         err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
+    from zkml.bundle.key_binding import DEV_PTAU_FILE
+
+    write_ptau = None
     with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
-        pk = store.make_keys(r1cs, ptau, progress=_stage_line(t0))
+        if ptau:
+            pk = store.make_keys(r1cs, ptau, progress=_stage_line(t0))
+        else:
+            pk, write_ptau = store.make_dev_keys(r1cs, progress=_stage_line(t0))
+    setup_record = {"phase1": str(ptau) if ptau else "development tau (insecure)"}
+    if ptau:
+        setup_record["ptau_sha256"] = store.sha256_file(ptau)
     _stage_line(t0)(f"writing {store.ZKEY_FILE} and {store.VK_FILE}")
     with OutputSet() as outs:  # the keys and the manifest that lists them land together
         staged = {store.ZKEY_FILE: outs.stage(bundle / store.ZKEY_FILE)}
         write_zkey(staged[store.ZKEY_FILE], pk)
         staged[store.VK_FILE] = outs.stage(bundle / store.VK_FILE)
         write_vk(staged[store.VK_FILE], pk.verifying_key())
-        store.record_files(bundle, manifest, outs, staged,
-                           setup={"phase1": str(ptau) if ptau else "development tau (insecure)"})
+        if write_ptau is not None and not no_dev_ptau:
+            _stage_line(t0)(f"writing the development {DEV_PTAU_FILE} (for `zkml verify-key`)")
+            staged[DEV_PTAU_FILE] = outs.stage(bundle / DEV_PTAU_FILE)
+            write_ptau(staged[DEV_PTAU_FILE])
+            setup_record["ptau_file"] = DEV_PTAU_FILE
+        else:
+            manifest["files"].pop(DEV_PTAU_FILE, None)  # an older development ptau is not this key's
+        write_ptau = None  # the development secrets go with it
+        store.record_files(bundle, manifest, outs, staged, setup=setup_record)
     if as_json:
         _emit({"bundle": str(bundle), "phase1": str(ptau) if ptau else "development tau (insecure)",
                "constraints": r1cs.n_constraints, "public": pk.n_public, "domain_size": pk.domain_size,
@@ -939,10 +1075,14 @@ def attest_revoke_cmd(attestation: Path, rpc: str | None, private_key_file: Path
 @_reference
 @click.option("--registry", required=True, help="AttestationRegistry address.")
 @click.option("--model", help="Only this model id (0x…).")
-@click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its id).")
+@click.option("--onnx", "onnx_file", type=_existing, help="Check that this ONNX file is the registered model (hashes to its "
+              "id) and that each published key is made for the circuit it compiles to (the key column).")
+@click.option("--ptau", type=_existing, help="The phase-1 .ptau of the bundles' setup, for the key check (default: "
+              "each bundle's development ptau).")
 @_rpc
 @_json
-def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str | None, as_json: bool) -> None:
+def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, ptau: Path | None, rpc: str | None,
+              as_json: bool) -> None:
     """Re-check every attestation in a registry: proof (engine or --reference py_ecc, and on chain), claim hash,
     verifying key and verifier bytecode, revocation, and optionally the ONNX file.
     Exit 0 when every live attestation passes, 1 when one fails, 2 when the audit cannot run."""
@@ -954,7 +1094,7 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
     with _verdict(as_json, policy=True, registry=registry):
         chain = connect(rpc, read_only=True)
         with step("Auditing"):
-            rows = audit(chain, registry, model, onnx_file)
+            rows = audit(chain, registry, model, onnx_file, ptau=ptau)
     failed = [r for r in rows if not r.ok]
     if as_json:
         _emit({"verdict": "PASS" if rows and not failed else "FAIL", "registry": registry, "chain_id": chain.chain_id,
@@ -963,11 +1103,13 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
         t = Table("id", "model", "kind", "block", "status", *(rows[0].checks if rows else []), title=f"registry {registry}")
         out.print("checks: vk = the published key hashes to the registered vkHash; bytecode = the deployed verifier is "
                   "the code compiled from that key; claim = the recorded hash of the public inputs; proof / on chain = "
-                  "the proof verifies; onnx = the file hashes to the model id", highlight=False, soft_wrap=True)
+                  "the proof verifies; onnx = the file hashes to the model id; key = the published key is made for the circuit "
+                  "the ONNX file compiles to", highlight=False, soft_wrap=True)
         for r in rows:
             status = f"revoked: {r.revoked}" if r.revoked else ("[green]valid[/green]" if r.ok else "[red]FAILED[/red]")
             t.add_row(str(r.attestation_id), r.model_id[:10] + "…", r.kind, str(r.block), status,
-                      *(("[green]ok[/green]" if v[0] else "[red]FAIL[/red]") for v in r.checks.values()))
+                      *((("[green]key ok[/green]" if v[0] else "[red]key FAIL[/red]") if k == "key" else
+                         ("[green]ok[/green]" if v[0] else "[red]FAIL[/red]")) for k, v in r.checks.items()))
         out.print(t)
         for r in failed:
             for name, (ok, detail) in r.checks.items():
@@ -983,10 +1125,16 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, rpc: str
 @_reference
 @click.argument("attestation", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain.")
+              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain, "
+                   "require_key_check.")
+@click.option("--onnx", "onnx_file", type=_existing, help="The ONNX model, for require_key_check.")
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The bundle whose key is checked (default: the one the attestation names).")
+@click.option("--ptau", type=_existing, help="The phase-1 .ptau of the bundle's setup (default: its development ptau).")
 @_rpc
 @_json
-def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bool) -> None:
+def check_cmd(attestation: Path, policy_file: Path, onnx_file: Path | None, bundle: Path | None, ptau: Path | None,
+              rpc: str | None, as_json: bool) -> None:
     """Test ATTESTATION against an insurer's policy: PASS/FAIL per rule with the reason.
     Exit 0 pass, 1 fail, 2 could not check (bad file, policy error, unreachable chain)."""
     from zkml.attest import document as D
@@ -999,7 +1147,7 @@ def check_cmd(attestation: Path, policy_file: Path, rpc: str | None, as_json: bo
         chain = None
         if policy.require_onchain and doc.get("chain"):
             chain = connect(rpc, expect_chain_id=doc["chain"]["chain_id"] if rpc else None, read_only=True)
-        results = check(doc, policy, chain, where=str(attestation))
+        results = check(doc, policy, chain, where=str(attestation), onnx_file=onnx_file, ptau=ptau, bundle=bundle)
     passed = all(ok for _, ok, _ in results)
     if as_json:
         _emit({"verdict": "PASS" if passed else "FAIL", "attestation": str(attestation),

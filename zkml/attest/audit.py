@@ -4,7 +4,9 @@ transaction; the claim hash is recomputed; the proof is verified (the engine's p
 with --reference) under the verifying
 key published at the verifier's vkURI (whose hash must equal the registered vkHash) and again by
 the deployed verifier; the verifier's runtime bytecode must equal the code compiled here from
-that key; and an ONNX file, when given, must hash to the model id."""
+that key; and an ONNX file, when given, must hash to the model id, and the published key must be
+made for the circuit it compiles to (the ``key`` column: the bundle beside the key, compiled again
+from the ONNX file, and its zkey checked against that R1CS and its ptau)."""
 
 from __future__ import annotations
 
@@ -89,7 +91,30 @@ def _verifier_facts(chain, verifier: dict) -> dict:
     return facts
 
 
-def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None = None, log=lambda s: None) -> list[AuditRow]:
+def key_check_of(vk_uri: str, onnx_file: Path, ptau: Path | None = None) -> tuple[bool, str]:
+    """(passed, ``key ok`` / ``key FAIL: reason``) for the key published at ``vk_uri``: the bundle
+    beside it is compiled again from ``onnx_file`` and its zkey checked against that R1CS
+    (zkml/bundle/key_binding.py), and the published verifying key must be that zkey's."""
+    from zkml.bundle.key_binding import verify_bundle_key
+
+    try:
+        vk_json = _read_vk_uri(vk_uri)
+        folder = Path(unquote(urlparse(vk_uri).path)).parent
+        if folder.parent.name == "evaluations" and (folder / "keys.json").is_file():
+            from zkml.bundle.key_binding import verify_evaluation_key
+
+            rep = verify_evaluation_key(folder, onnx_file, ptau, vk_json=vk_json)
+            return rep.ok, rep.line()
+        if not (folder / "manifest.json").is_file():
+            return False, f"key FAIL: no bundle (manifest.json, circuit.zkey) beside {vk_uri}; cannot check the key"
+        rep = verify_bundle_key(folder, onnx_file, ptau, vk_json=vk_json)
+    except ZkmlError as e:
+        return False, f"key FAIL: cannot check: {e}"
+    return rep.ok, rep.line()
+
+
+def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None = None, log=lambda s: None,
+          ptau: Path | None = None) -> list[AuditRow]:
     from zkml.evm import registry as REG
     from zkml.groth16.data_structures import Proof
     from zkml.groth16.verifying import selected, verify
@@ -116,6 +141,8 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
         key = (mid, rec["verifier_index"])
         if key not in verifiers:
             verifiers[key] = _verifier_facts(chain, v)
+            if onnx_file:  # the key made for this model's circuit, not only registered under its id
+                verifiers[key]["checks"]["key"] = key_check_of(v["vk_uri"], onnx_file, ptau)
         facts = verifiers[key]
         revoked = "model" if m["revoked"] else "attestation" if rec["revoked"] else ""
         row = AuditRow(rec["id"], mid, v["kind"], rec["claim_hash"], rec["submitter"], rec["block"], revoked)

@@ -10,6 +10,7 @@ a PASS: it raises ``CannotCheck`` and the command exits 2.
     min_samples = 100             # evaluations: n at least this
     max_age_days = 30             # issued no longer ago than this
     require_onchain = true        # recorded in its registry, not revoked (default true)
+    require_key_check = true      # the key is made for the ONNX model's circuit (needs --onnx; default false)
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ class Policy:
     min_samples: int | None
     max_age_days: float | None
     require_onchain: bool
+    require_key_check: bool = False
 
 
 MAX_POLICY_BYTES = 1 << 20  # a policy is a few lines of TOML
 MAX_POLICY_DEPTH = 16  # its deepest value is a list of strings under a table header
 
 _TYPES = {"signers": list, "models": list, "kinds": list, "min_accuracy": (int, float),
-          "min_samples": int, "max_age_days": (int, float), "require_onchain": bool}
+          "min_samples": int, "max_age_days": (int, float), "require_onchain": bool,
+          "require_key_check": bool}
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -97,10 +100,29 @@ def read_policy(path: Path) -> Policy:
     if not p.get("signers"):
         raise CannotCheck(f"{path}: 'signers' (the allow-list of signer addresses) is required under [policy]")
     return Policy([s.lower() for s in p["signers"]], [m.lower() for m in p.get("models", [])], list(p.get("kinds", [])),
-                  p.get("min_accuracy"), p.get("min_samples"), p.get("max_age_days"), p.get("require_onchain", True))
+                  p.get("min_accuracy"), p.get("min_samples"), p.get("max_age_days"), p.get("require_onchain", True),
+                  p.get("require_key_check", False))
 
 
-def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where: str = "attestation") -> list[tuple[str, bool, str]]:
+def key_rule(doc: dict, onnx_file: Path | None, ptau: Path | None = None, bundle: Path | None = None) -> tuple[str, bool, str]:
+    """The ``key`` rule: the attestation's verifying key is the key of the bundle it names (or
+    ``bundle``), made for the circuit ``onnx_file`` compiles to (zkml/bundle/key_binding.py)."""
+    from zkml.bundle.key_binding import verify_bundle_key
+
+    if onnx_file is None:
+        raise CannotCheck("the policy requires a key check (require_key_check): pass --onnx MODEL")
+    folder = bundle or doc["circuit"].get("bundle_path")
+    if not folder:
+        raise CannotCheck("the policy requires a key check, and the attestation names no bundle: pass --bundle")
+    try:
+        rep = verify_bundle_key(Path(folder), onnx_file, ptau, vk_json=doc["circuit"]["verifying_key"])
+    except ZkmlError as e:
+        raise CannotCheck(f"key check: {e}") from None
+    return ("key", rep.ok, rep.line())
+
+
+def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where: str = "attestation",
+          onnx_file: Path | None = None, ptau: Path | None = None, bundle: Path | None = None) -> list[tuple[str, bool, str]]:
     """[(rule, passed, reason)] in a fixed order."""
     now = time.time() if now is None else now
     c = doc["claim"]
@@ -141,6 +163,8 @@ def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where
                         f"issued {age:.1f} days ago, limit {policy.max_age_days}" if age >= -skew else "issued in the future"))
     if policy.require_onchain:
         results.append(anchored(doc, chain))
+    if policy.require_key_check:
+        results.append(key_rule(doc, onnx_file, ptau, bundle))
     return results
 
 

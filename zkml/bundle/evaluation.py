@@ -51,15 +51,26 @@ def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log, kind: str = "n") -
             return zkey, vk
         log(f"making keys for the evaluation circuit ({r1cs.n_constraints:,} constraints) in {folder}"
             + ("" if ptau else "; development tau: insecure, for tests and demos only"))
-        pk = store.make_keys(r1cs, ptau)
+        extra = {}
+        if ptau:
+            pk = store.make_keys(r1cs, ptau)
+            extra["ptau_sha256"] = store.sha256_file(ptau)
+        else:  # the development ptau is kept beside the keys, so `zkml audit --onnx` can check them
+            from zkml.bundle.key_binding import DEV_PTAU_FILE
+
+            pk, write_ptau = store.make_dev_keys(r1cs)
+            staged_ptau = outs.stage(folder / DEV_PTAU_FILE)
+            write_ptau(staged_ptau)
+            del write_ptau
+            extra = {"ptau_file": DEV_PTAU_FILE, "ptau_sha256": store.sha256_file(staged_ptau)}
         staged_zkey = outs.stage(zkey)
         write_zkey(staged_zkey, pk)
         staged_vk = outs.stage(vk)
         write_vk(staged_vk, pk.verifying_key())
         outs.text(folder / KEYS_FILE, json.dumps({
             "n": n, "r1cs_sha256": r1cs_hash, "zkey_sha256": store.sha256_file(staged_zkey),
-            "vk_sha256": store.sha256_file(staged_vk), "phase1": str(ptau) if ptau else "development tau (insecure)"},
-            indent=1) + "\n")
+            "vk_sha256": store.sha256_file(staged_vk), "phase1": str(ptau) if ptau else "development tau (insecure)",
+            **extra}, indent=1) + "\n")
     return zkey, vk
 
 

@@ -235,3 +235,21 @@ def make_keys(r1cs, ptau: Path | None, progress=None):
             progress("applying the first contribution")
         return contribute(pk, name="zkml setup")
     return setup.setup_from_secrets(r1cs, setup.DevTau.random(), progress=progress)
+
+
+def make_dev_keys(r1cs, progress=None):
+    """(keys from a development tau, a writer of the development .ptau of the same secrets).
+
+    The ptau lets ``zkml verify-key`` recompute the key from the R1CS (key_binding.py); the
+    secrets go with the writer, which the caller drops once the file is written."""
+    from zkml.bundle.key_binding import dev_ptau_power
+    from zkml.formats.ptau import write_dev_ptau
+    from zkml.groth16 import setup
+
+    dev = setup.DevTau.random()
+    pk = setup.setup_from_secrets(r1cs, dev, progress=progress)
+
+    def write_ptau(path) -> None:
+        write_dev_ptau(path, dev_ptau_power(pk.domain_size), dev.tau, dev.alpha, dev.beta)
+
+    return pk, write_ptau

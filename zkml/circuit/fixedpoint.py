@@ -56,7 +56,7 @@ def mean_multiplier(count, s: int):
 
 def mean_shift(wfrac: int, count_max: int) -> int:
     """The s of ``mean_multiplier``: at least ``wfrac`` and 8 bits more than the count has."""
-    return max(wfrac, int(np.ceil(np.log2(max(int(count_max), 1)))) + 8)
+    return max(wfrac, (max(int(count_max), 1) - 1).bit_length() + 8)  # ceil(log2 count) + 8, in integers
 
 
 def greater_threshold(c: float, f: int) -> int:

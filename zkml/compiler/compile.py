@@ -13,6 +13,7 @@ from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, PRIVATE, PUBLIC_INPUT, PUBLIC_OUTPUT, CircuitBuilder, Signal
 from zkml.circuit.gadgets.range_check import range_check_signed
 from zkml.circuit.packing import publish_packed
+from zkml.compiler.deterministic import ceil_log2, floor_log2, stable
 from zkml.compiler.ops import OPS, Context, _check_bounds, normalize
 from zkml.compiler.qtensor import QTensor
 from zkml.errors import ZkmlError
@@ -107,9 +108,10 @@ def choose_input_frac(calibration: np.ndarray, frac: int) -> int:
             return k
     std = x.std(axis=0) if len(x) > 1 else np.abs(x[0])
     std = std[std > 0]
-    f = frac if not std.size else max(frac, 8 - int(np.floor(np.log2(float(std.min())))))
+    # the std is a float sum whose last bits may differ between machines: rounded first
+    f = frac if not std.size else max(frac, 8 - floor_log2(stable(float(std.min()))))
     big = float(np.max(np.abs(x))) if x.size else 1.0
-    cap = 30 - int(np.ceil(np.log2(max(big, 1e-9) + 1e-12))) if big > 0 else 24
+    cap = 30 - ceil_log2(max(big, 1e-9) + 1e-12) if big > 0 else 24
     return int(max(0, min(f, cap, 24)))
 
 
@@ -286,15 +288,26 @@ def calibrated_fracs(graph: Graph, calibration: np.ndarray, frac_bits: int, limi
     fracs = {}
     for n, m in peak.items():
         if m > 0:
-            f = ACTIVATION_BITS - 1 - int(np.ceil(np.log2(m * 1.25)))
+            # onnxruntime's last bits depend on the CPU and its threads: rounded before deciding
+            f = ACTIVATION_BITS - 1 - ceil_log2(stable(m) * 1.25)
             fracs[n] = int(min(max(f, frac_bits), frac_bits + MAX_EXTRA_FRAC))
     return fracs
 
 
-def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = None,
-                  source: str = "calibration data", progress: Callable[[str], None] | None = None) -> Compiled:
+def calibrated_scales(c: Compiled) -> dict:
+    """Every scale a compile chose from its calibration data: with the model and the options,
+    what the R1CS is a function of (recorded in the manifest, reused by a rebuild)."""
+    return {"input_frac": c.input_frac, "input_bits": c.input_bits, "tensor_fracs": dict(c.tensor_fracs)}
+
+
+def compile_model(path, calibration: np.ndarray | None, config: CompileConfig | None = None,
+                  source: str = "calibration data", progress: Callable[[str], None] | None = None,
+                  scales: dict | None = None) -> Compiled:
     """``source`` names the calibration data in errors (its file, from the CLI); ``progress``,
-    when given, receives one line as each stage ends (the CLI prints them on stderr)."""
+    when given, receives one line as each stage ends (the CLI prints them on stderr).
+    ``scales`` (``calibrated_scales`` of an earlier compile) replaces the scales calibration
+    would choose: a rebuild takes them from the manifest, so no float measured here can move
+    them; ``calibration`` may then be None (no input range is recorded)."""
     from zkml.compiler.input_range import calibrated_range
     from zkml.formats.tensors import samples_of
 
@@ -309,12 +322,22 @@ def compile_model(path, calibration: np.ndarray, config: CompileConfig | None = 
     clock.done(f"estimated {est.summary()}")
     name = graph.inputs[0]
     shape = tuple(graph.shapes[name])
-    calibration = samples_of(calibration, shape, source, name)  # (N, *shape); a transposed layout is refused
-    f_in = choose_input_frac(calibration, config.frac_bits)
-    c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
-    c.input_range = calibrated_range(calibration, config.input_margin)
-    c.tensor_fracs = calibrated_fracs(graph, calibration, config.frac_bits)
-    clock.done(f"calibrated the scales of {len(c.tensor_fracs)} tensors")
+    if calibration is not None:
+        calibration = samples_of(calibration, shape, source, name)  # (N, *shape); a transposed layout is refused
+    if scales is not None:
+        c = Compiled(graph, config, name, shape, int(scales["input_bits"]), int(scales["input_frac"]))
+        c.tensor_fracs = {str(k): int(v) for k, v in scales["tensor_fracs"].items()}
+        if calibration is not None:
+            c.input_range = calibrated_range(calibration, config.input_margin)
+        clock.done(f"took the recorded scales of {len(c.tensor_fracs)} tensors")
+    else:
+        if calibration is None:
+            raise ZkmlError("compile needs calibration data (or recorded scales)")
+        f_in = choose_input_frac(calibration, config.frac_bits)
+        c = Compiled(graph, config, name, shape, input_range_bits(calibration, f_in), f_in)
+        c.input_range = calibrated_range(calibration, config.input_margin)
+        c.tensor_fracs = calibrated_fracs(graph, calibration, config.frac_bits)
+        clock.done(f"calibrated the scales of {len(c.tensor_fracs)} tensors")
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     clock.done(f"built {b.n_constraints:,} constraints over {b.n_wires:,} wires")
     c.r1cs = b.r1cs()

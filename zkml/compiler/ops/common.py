@@ -11,6 +11,7 @@ from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, CircuitBuilder, Signal
 from zkml.circuit.gadgets.rescale import rescale
 from zkml.compiler import linear
+from zkml.compiler.deterministic import ceil_log2, floor_log2
 from zkml.compiler.qtensor import MAX_BITS, QTensor
 from zkml.errors import ZkmlError
 from zkml.onnx_import.graph import Graph, Node
@@ -54,8 +55,10 @@ def normalize(ctx: Context, t: QTensor) -> QTensor:
     s = t.frac - ctx.frac
     if s <= 0:
         return t
-    q = rescale(ctx.b, t.signal.reshape(-1), s).reshape(t.shape)
-    return QTensor(q, ctx.frac, fixedpoint.rescale(t.lo, s), fixedpoint.rescale(t.hi, s))
+    lo, hi = fixedpoint.rescale(t.lo, s), fixedpoint.rescale(t.hi, s)
+    bits = fixedpoint.bits_for(int(np.min(lo)), int(np.max(hi)))
+    q = rescale(ctx.b, t.signal.reshape(-1), s, bits).reshape(t.shape)
+    return QTensor(q, ctx.frac, lo, hi)
 
 
 def _scale_to(ctx: Context, t: QTensor, frac: int) -> QTensor:
@@ -130,10 +133,10 @@ def weight_frac(ctx: Context, w: np.ndarray, per_element: bool = False) -> int:
     big = float(w.max()) if w.size else 0.0
     if big == 0.0:
         return 0
-    f = ctx.wfrac - 1 - int(np.ceil(np.log2(big)))
+    f = ctx.wfrac - 1 - ceil_log2(big)
     if per_element:
         small = float(w[w > 0].min())
-        f = max(f, 8 - int(np.floor(np.log2(small))))
+        f = max(f, 8 - floor_log2(small))
     return int(min(max(f, 0), 40))
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, Signal
+from zkml.compiler import deterministic
 from zkml.compiler.ops.common import _const_lc, normalize, weight_frac
 from zkml.compiler.ops.elementwise import op_relu
 from zkml.compiler.qtensor import QTensor
@@ -23,12 +24,12 @@ def pwl_error(fn, lo: float, hi: float, step: float) -> float:
     return float(np.max(np.abs(fn(grid) - approx)))
 
 
-def _pwl(ctx, node, x: QTensor, fn) -> QTensor:
+def _pwl(ctx, node, x: QTensor, fn, exact_fn) -> QTensor:
     """f(b_0) + sum_k (m_k - m_(k-1)) relu(x - b_k): exact interpolation of fn at the knots."""
     half, step = PWL[node.op]
     knots = np.arange(-half, half + step / 2, step)
     kq = fixedpoint.quantize(knots, x.frac)
-    vals_at = fn(knots)
+    vals_at = exact_fn(knots)  # correctly rounded: the same table on every machine (fn: the error estimate)
     slopes = np.diff(vals_at) / np.diff(knots)
     deltas = np.diff(np.concatenate([[0.0], slopes, [0.0]]))  # change of slope at each knot
     wf = weight_frac(ctx, deltas)
@@ -63,8 +64,8 @@ def _pwl(ctx, node, x: QTensor, fn) -> QTensor:
 
 
 def op_sigmoid(ctx, node, x):
-    return _pwl(ctx, node, x, lambda v: 1.0 / (1.0 + np.exp(-v)))
+    return _pwl(ctx, node, x, lambda v: 1.0 / (1.0 + np.exp(-v)), deterministic.sigmoid)
 
 
 def op_tanh(ctx, node, x):
-    return _pwl(ctx, node, x, np.tanh)
+    return _pwl(ctx, node, x, np.tanh, deterministic.tanh)

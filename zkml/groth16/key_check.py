@@ -1,0 +1,216 @@
+"""Is this proving key made for exactly this R1CS from this powers of tau? The check
+``snarkjs zkey verify`` makes (zkey_verify_frominit.js), on the engine's arithmetic:
+
+1. the initial key is recomputed from the R1CS and the ``.ptau`` (``setup.setup_from_ptau``);
+2. alpha1, beta1, beta2, gamma2, the A/B coefficients (as a multiset) and the IC, A, B1 and B2
+   points must equal the recomputed ones exactly (affine Montgomery arrays are canonical, so
+   equality of the arrays is equality of the points; snarkjs compares these sections byte for
+   byte too);
+3. the points that phase 2 divides by delta (C, H) must be the recomputed ones over the key's
+   delta: with random 128-bit weights r_i, e(sum r_i P_i, delta2) = e(sum r_i P0_i, G2), one
+   MSM on each side and one product of two pairings per section;
+4. delta1 and delta2 agree: e(delta1, G2) = e(G1, delta2);
+5. every recorded contribution is valid: its transcript is the hash of what precedes it, it
+   proves knowledge of its x (e(s, x sp) = e(x s, sp), sp hashed from the transcript), and
+   delta moves by that x (e(delta_before, x sp) = e(delta_after, sp)); the chain starts at the
+   generator and ends at the key's delta. Records made by zkml (``contribute.py``) and by
+   snarkjs (``snarkjs_records.py``) are both recognised.
+
+What it does not check: that the ``.ptau`` is itself a valid powers of tau (``snarkjs
+powersoftau verify`` does that), and that some contributor threw its secret away — nothing can.
+Pairings are the engine's (``zkml.engines.cpu.native``), as in ``fast_verify``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from zkml.crypto.bn254 import G1_GENERATOR, G2_GENERATOR, Q, g1_from_array, g1_to_array, g2_from_pyecc, g2_to_array
+from zkml.groth16.data_structures import Contribution, ProvingKey
+
+
+@dataclass
+class KeyReport:
+    """What the check found: ``problems`` empty means the key is the circuit's."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    contributions: list[str] = field(default_factory=list)  # one line per valid record
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def line(self) -> str:
+        """``key ok`` or ``key FAIL: <first problem>`` (the audit's key column)."""
+        return "key ok" if self.ok else f"key FAIL: {self.problems[0]}"
+
+
+@dataclass
+class DeltaRound:
+    """One delta of a key: the points phase 2 divides by it (name, key's, recomputed initial
+    ones) and the contribution records that moved it."""
+
+    name: str
+    delta1: np.ndarray
+    delta2: np.ndarray
+    over_delta: list[tuple[str, np.ndarray, np.ndarray]]
+    contributions: list[Contribution]
+    csh: bytes = b""  # the circuit hash the records' transcripts start from
+
+
+def delta_rounds(pk: ProvingKey, init: ProvingKey) -> list[DeltaRound]:
+    """The deltas of ``pk`` with their sections; a plain Groth16 key has one.
+
+    TODO(two-round Groth16, lookups): a key with ``delta_round1`` / ``delta_round2`` returns two
+    rounds here: round 1 with the first ``n_round1`` private C points (over delta_round1) and its
+    own list of contribution records, round 2 with the other C points and H (over delta_round2)
+    and its records. Everything below checks each round the same way; a contribution must move
+    both deltas (one record in each list), which the lead's contribute.py decides how to record.
+    """
+    if hasattr(pk, "delta_round1"):  # the hook: refuse rather than check half a key
+        raise NotImplementedError("two-round (lookup) keys: fill key_check.delta_rounds")
+    return [DeltaRound("delta", pk.delta1, pk.delta2,
+                       [("C", pk.c, init.c), ("H", pk.h, init.h)], list(pk.contributions), pk.csh)]
+
+
+def _kernels():
+    from zkml.engines.cpu.native import kernels
+
+    return kernels()
+
+
+def _neg1(a: np.ndarray) -> np.ndarray:
+    p = g1_from_array(a)
+    return g1_to_array(None if p is None else (p[0], (Q - p[1]) % Q))
+
+
+def same_ratio(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> bool:
+    """e(a1, b2) == e(b1, a2), i.e. b1 / a1 = b2 / a2 in the exponent (snarkjs's sameRatio),
+    as one product of two pairings in the engine."""
+    g1 = np.ascontiguousarray(np.stack([a1, _neg1(b1)]), np.uint64)
+    g2 = np.ascontiguousarray(np.stack([b2, a2]), np.uint64)
+    return bool(_kernels().pairing_product_is_one(g1, g2))
+
+
+def _first_difference(a: np.ndarray, b: np.ndarray) -> int:
+    d = np.nonzero(np.any((a != b).reshape(len(a), -1), axis=1))[0]
+    return int(d[0]) if len(d) else -1
+
+
+def _random_weights(n: int) -> np.ndarray:
+    w = np.frombuffer(secrets.token_bytes(16 * n), np.uint64).reshape(n, 2)
+    out = np.zeros((n, 4), np.uint64)
+    out[:, :2] = w
+    out[:, 0] |= np.uint64(1)
+    return out
+
+
+def _msm(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    from zkml.engines.cpu.msm import msm_g1
+
+    return msm_g1(np.ascontiguousarray(points, np.uint64), weights)
+
+
+def _coefficients(pk: ProvingKey) -> np.ndarray:
+    """The A/B coefficients as sorted rows (matrix, constraint, signal, value limbs)."""
+    rows = np.column_stack([pk.coef_matrix.astype(np.uint64), pk.coef_constraint.astype(np.uint64),
+                            pk.coef_signal.astype(np.uint64), np.asarray(pk.coef_value, np.uint64).reshape(-1, 4)])
+    return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
+
+
+def check_key(r1cs, ptau, pk: ProvingKey, *, ptau_name: str = "ptau", zkey_name: str = "zkey",
+              progress=None) -> KeyReport:
+    """A ``KeyReport`` on ``pk`` against the key ``r1cs`` and ``ptau`` give (see the module doc).
+    A ptau too small for the circuit raises ``ZkmlError`` (it cannot be checked)."""
+    from zkml.groth16 import setup
+
+    step = progress or (lambda _m: None)
+    rep = KeyReport()
+    n = setup.domain_size(r1cs)
+    if (pk.n_vars, pk.n_public, pk.domain_size) != (r1cs.n_wires, r1cs.n_public, n):
+        rep.problems.append(
+            f"{zkey_name} is for another circuit: {pk.n_vars} signals, {pk.n_public} public, domain "
+            f"{pk.domain_size}; the R1CS has {r1cs.n_wires} signals, {r1cs.n_public} public, domain {n}")
+        return rep
+    step(f"recomputing the initial key from the R1CS and {ptau_name}")
+    init = setup.setup_from_ptau(r1cs, ptau, ptau_name)
+    step("comparing the points that do not depend on delta")
+    for name in ("alpha1", "beta1", "beta2", "gamma2"):
+        if not np.array_equal(getattr(pk, name), getattr(init, name)):
+            rep.problems.append(f"{name} differs from the one {ptau_name} gives (a key from another powers of tau)")
+    rep.checked.append("alpha1, beta1, beta2, gamma2")
+    a, b = _coefficients(pk), _coefficients(init)
+    if a.shape != b.shape or not np.array_equal(a, b):
+        rep.problems.append(f"the A/B coefficients ({len(a)}) are not the R1CS's ({len(b)}): a key of another circuit")
+    rep.checked.append(f"{len(b):,} coefficients")
+    for name, label in (("ic", "IC"), ("a", "A"), ("b1", "B1"), ("b2", "B2")):
+        i = _first_difference(getattr(pk, name), getattr(init, name))
+        if i >= 0:
+            rep.problems.append(f"{label}[{i}] is not the point the R1CS gives: a key of another circuit")
+    rep.checked.append(f"IC, A, B1, B2 ({pk.n_vars:,} signals)")
+    for rnd in delta_rounds(pk, init):
+        _check_round(rep, rnd, step)
+    return rep
+
+
+def _check_round(rep: KeyReport, rnd: DeltaRound, step) -> None:
+    g1, g2 = g1_to_array(G1_GENERATOR), g2_to_array(G2_GENERATOR)
+    if not same_ratio(g1, rnd.delta1, g2, rnd.delta2):
+        rep.problems.append(f"{rnd.name}1 and {rnd.name}2 are not the same delta")
+    rep.checked.append(f"{rnd.name} in G1 and G2 agree")
+    for section, points, initial in rnd.over_delta:
+        if not len(points):
+            continue
+        step(f"checking the {len(points):,} {section} points over {rnd.name} (random linear combination)")
+        w = _random_weights(len(points))
+        if not same_ratio(_msm(initial, w), _msm(points, w), rnd.delta2, g2):
+            rep.problems.append(f"the {section} points are not the R1CS's over {rnd.name}: a key of another circuit, "
+                                "or a tampered one")
+        rep.checked.append(f"{len(points):,} {section} points over {rnd.name}")
+    step(f"checking {len(rnd.contributions)} contribution(s)")
+    check_contributions(rep, rnd)
+
+
+def check_contributions(rep: KeyReport, rnd: DeltaRound) -> None:
+    """Each record's transcript, proof of knowledge and delta step, in the engine."""
+    from zkml.groth16 import snarkjs_records
+    from zkml.groth16.contribute import _g2_sp, _transcript
+
+    prev = g1_to_array(G1_GENERATOR)
+    records = rnd.contributions
+    key_csh = rnd.csh
+    for i, c in enumerate(records):
+        label = f"contribution {i + 1}" + (f" ({c.params['name']})" if c.params.get("name") else "")
+        if c.transcript == _transcript(SimpleNamespace(csh=key_csh, contributions=records[:i]), c.g1_s, c.g1_sx):
+            sp, kind = g2_to_array(g2_from_pyecc(_g2_sp(c.transcript))), "zkml"
+        elif c.transcript == snarkjs_records.transcript(key_csh, records[:i], c):
+            sp, kind = snarkjs_records.hash_to_g2(c.transcript), "snarkjs"
+        else:
+            rep.problems.append(f"{label}: its transcript is not the hash of the records before it (edited record)")
+            prev = g1_to_array(c.delta_after)
+            continue
+        spx = g2_to_array(c.g2_spx)
+        if not same_ratio(g1_to_array(c.g1_s), g1_to_array(c.g1_sx), sp, spx):
+            rep.problems.append(f"{label}: the proof of knowledge of its secret does not check")
+        elif not same_ratio(prev, g1_to_array(c.delta_after), sp, spx):
+            rep.problems.append(f"{label}: delta after it does not follow from the delta before it")
+        elif c.type == 1:
+            rep.notes.append(f"{label}: a beacon; its beacon hash is not recomputed here (snarkjs zkey verify does)")
+            rep.contributions.append(f"{label}: valid ({kind} record, beacon)")
+        else:
+            rep.contributions.append(f"{label}: valid ({kind} record)")
+        prev = g1_to_array(c.delta_after)
+    if records and not np.array_equal(prev, rnd.delta1):
+        rep.problems.append(f"{rnd.name} in the key is not the last contribution's delta")
+    if not records and np.array_equal(rnd.delta1, g1_to_array(G1_GENERATOR)):
+        rep.problems.append(f"no contribution: {rnd.name} is 1, anyone can forge proofs for this key")
+    elif not records:
+        rep.problems.append(f"{rnd.name} is not 1 but no contribution is recorded: nothing shows how it was made")
+    rep.checked.append(f"{len(records)} contribution(s) to {rnd.name}")
+
