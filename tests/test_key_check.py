@@ -120,8 +120,21 @@ def test_tampered_contribution_and_points_fail(bundles, tmp_path):
     def a_point(pk):
         pk.a[3] = g1_to_array(G1_GENERATOR)
 
+    def round_pok(pk):  # a lookup key's second delta has records of its own
+        pk.round_contributions[0].g1_sx = G1_GENERATOR
+
+    def round_c_point(pk):  # a point committed in D, over delta_round
+        pk.c[pk.n_round1 - 1] = g1_to_array(G1_GENERATOR)
+
+    def late_c_point(pk):  # a round-2 point, over delta
+        pk.c[pk.n_round1] = g1_to_array(G1_GENERATOR)
+
+    from zkml.formats.zkey import read_zkey
+
+    assert read_zkey(b / "circuit.zkey").has_lookups  # the default compile has lookups
     for change, words in ((pok, "contribution 1"), (chain, "contribution 1"), (c_point, "C points"),
-                          (h_point, "H points"), (a_point, "A[3]")):
+                          (h_point, "H points"), (a_point, "A[3]"), (round_pok, "delta_round contribution 1"),
+                          (round_c_point, "round-1 C points"), (late_c_point, "round-2 C points")):
         z = _tampered(b / "circuit.zkey", tmp_path / f"{change.__name__}.zkey", change)
         res = zkml("groth16", "verify-key", *args, z)
         assert res.exit_code == 1 and "key FAIL" in res.output and words in res.output, (change.__name__, res.output)

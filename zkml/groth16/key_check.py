@@ -62,21 +62,21 @@ class DeltaRound:
     over_delta: list[tuple[str, np.ndarray, np.ndarray]]
     contributions: list[Contribution]
     csh: bytes = b""  # the circuit hash the records' transcripts start from
+    round_delta: bool = False  # a lookup key's delta_round (its records hash a domain tag of their own)
 
 
 def delta_rounds(pk: ProvingKey, init: ProvingKey) -> list[DeltaRound]:
-    """The deltas of ``pk`` with their sections; a plain Groth16 key has one.
-
-    TODO(two-round Groth16, lookups): a key with ``delta_round1`` / ``delta_round2`` returns two
-    rounds here: round 1 with the first ``n_round1`` private C points (over delta_round1) and its
-    own list of contribution records, round 2 with the other C points and H (over delta_round2)
-    and its records. Everything below checks each round the same way; a contribution must move
-    both deltas (one record in each list), which the lead's contribute.py decides how to record.
-    """
-    if hasattr(pk, "delta_round1"):  # the hook: refuse rather than check half a key
-        raise NotImplementedError("two-round (lookup) keys: fill key_check.delta_rounds")
-    return [DeltaRound("delta", pk.delta1, pk.delta2,
-                       [("C", pk.c, init.c), ("H", pk.h, init.h)], list(pk.contributions), pk.csh)]
+    """The deltas of ``pk`` with their sections: a plain Groth16 key has one; a lookup key two,
+    delta_round over the first n_round1 private C points (committed in D) and delta over the
+    other C points and H, each with its own contribution records."""
+    if not pk.has_lookups:
+        return [DeltaRound("delta", pk.delta1, pk.delta2,
+                           [("C", pk.c, init.c), ("H", pk.h, init.h)], list(pk.contributions), pk.csh)]
+    n1 = pk.n_round1
+    return [DeltaRound("delta_round", pk.delta_round1, pk.delta_round2, [("round-1 C", pk.c[:n1], init.c[:n1])],
+                       list(pk.round_contributions), pk.csh, round_delta=True),
+            DeltaRound("delta", pk.delta1, pk.delta2, [("round-2 C", pk.c[n1:], init.c[n1:]), ("H", pk.h, init.h)],
+                       list(pk.contributions), pk.csh)]
 
 
 def _kernels():
@@ -133,10 +133,11 @@ def check_key(r1cs, ptau, pk: ProvingKey, *, ptau_name: str = "ptau", zkey_name:
     step = progress or (lambda _m: None)
     rep = KeyReport()
     n = setup.domain_size(r1cs)
-    if (pk.n_vars, pk.n_public, pk.domain_size) != (r1cs.n_wires, r1cs.n_public, n):
+    if (pk.n_vars, pk.n_public, pk.domain_size, pk.n_round2) != (r1cs.n_wires, r1cs.n_public, n, r1cs.n_round2):
         rep.problems.append(
             f"{zkey_name} is for another circuit: {pk.n_vars} signals, {pk.n_public} public, domain "
-            f"{pk.domain_size}; the R1CS has {r1cs.n_wires} signals, {r1cs.n_public} public, domain {n}")
+            f"{pk.domain_size}, {pk.n_round2} second-round; the R1CS has {r1cs.n_wires} signals, "
+            f"{r1cs.n_public} public, domain {n}, {r1cs.n_round2} second-round")
         return rep
     step(f"recomputing the initial key from the R1CS and {ptau_name}")
     init = setup.setup_from_ptau(r1cs, ptau, ptau_name)
@@ -186,10 +187,12 @@ def check_contributions(rep: KeyReport, rnd: DeltaRound) -> None:
     records = rnd.contributions
     key_csh = rnd.csh
     for i, c in enumerate(records):
-        label = f"contribution {i + 1}" + (f" ({c.params['name']})" if c.params.get("name") else "")
-        if c.transcript == _transcript(SimpleNamespace(csh=key_csh, contributions=records[:i]), c.g1_s, c.g1_sx):
+        label = (f"{rnd.name} " if rnd.round_delta else "") + f"contribution {i + 1}" + (
+            f" ({c.params['name']})" if c.params.get("name") else "")
+        before = SimpleNamespace(csh=key_csh, contributions=records[:i], round_contributions=records[:i])
+        if c.transcript == _transcript(before, c.g1_s, c.g1_sx, rnd.round_delta):
             sp, kind = g2_to_array(g2_from_pyecc(_g2_sp(c.transcript))), "zkml"
-        elif c.transcript == snarkjs_records.transcript(key_csh, records[:i], c):
+        elif not rnd.round_delta and c.transcript == snarkjs_records.transcript(key_csh, records[:i], c):
             sp, kind = snarkjs_records.hash_to_g2(c.transcript), "snarkjs"
         else:
             rep.problems.append(f"{label}: its transcript is not the hash of the records before it (edited record)")
