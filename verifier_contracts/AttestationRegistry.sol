@@ -3,7 +3,9 @@
 // verifiers of the circuits that prove claims about them; an attestation is recorded only if its
 // proof verifies through one of those verifiers inside the same call. The recorded claim hash is
 // keccak256 of the public inputs, so a proof binds exactly one claim, and a proof replayed under
-// another model id meets another verifier and fails.
+// another model id meets another verifier and fails. Each record carries the date its claim is
+// valid until (0: no expiry), as the signed document states it; isValid says whether a record
+// is live now (not revoked, model not revoked, not expired).
 pragma solidity ^0.8.20;
 
 contract AttestationRegistry {
@@ -32,6 +34,7 @@ contract AttestationRegistry {
         address submitter;
         uint64 blockNumber;
         uint64 timestamp;
+        uint64 validUntil;
         bool revoked;
     }
 
@@ -41,7 +44,7 @@ contract AttestationRegistry {
     event ModelRegistered(bytes32 indexed modelId, address indexed owner, string metadataURI);
     event VerifierAdded(bytes32 indexed modelId, uint256 index, address verifier, bytes32 vkHash, string kind, string vkURI);
     event ModelRevoked(bytes32 indexed modelId);
-    event AttestationRecorded(uint256 indexed id, bytes32 indexed modelId, bytes32 claimHash, address indexed submitter);
+    event AttestationRecorded(uint256 indexed id, bytes32 indexed modelId, bytes32 claimHash, address indexed submitter, uint64 validUntil);
     event AttestationRevoked(uint256 indexed id);
 
     error NotOwner();
@@ -53,6 +56,7 @@ contract AttestationRegistry {
     error WrongPublicInputCount(uint256 expected, uint256 got);
     error ProofRejected();
     error NoVerifierCode();
+    error AlreadyExpired(uint64 validUntil);
 
     modifier onlyOwner(bytes32 modelId) {
         address owner = _models[modelId].owner;
@@ -102,21 +106,32 @@ contract AttestationRegistry {
         return m.verifiers[index];
     }
 
-    /// Records the claim only if the proof verifies through the model's verifier in this call.
+    /// Records the claim only if the proof verifies through the model's verifier in this call;
+    /// validUntil (unix seconds, 0 for none) must lie in the future.
     function submitAttestation(
         bytes32 modelId,
         uint32 verifierIndex,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[] calldata publicInputs
+        uint256[] calldata publicInputs,
+        uint64 validUntil
     ) external returns (uint256 id) {
         Model storage m = _models[modelId];
         if (m.owner == address(0)) revert UnknownModel();
         if (m.revoked) revert ModelIsRevoked();
         if (verifierIndex >= m.verifiers.length) revert UnknownVerifier();
+        if (validUntil != 0 && validUntil <= block.timestamp) revert AlreadyExpired(validUntil);
         _verify(m.verifiers[verifierIndex], a, b, c, publicInputs);
-        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)), validUntil);
+    }
+
+    /// Live now: recorded, not revoked, its model not revoked, not past validUntil.
+    function isValid(uint256 id) external view returns (bool) {
+        if (id >= attestations.length) return false;
+        Attestation storage att = attestations[id];
+        if (att.revoked || _models[att.modelId].revoked) return false;
+        return att.validUntil == 0 || block.timestamp < att.validUntil;
     }
 
     function _verify(
@@ -132,10 +147,11 @@ contract AttestationRegistry {
         if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert ProofRejected();
     }
 
-    function _record(bytes32 modelId, uint32 verifierIndex, bytes32 claimHash) internal returns (uint256 id) {
-        attestations.push(Attestation(modelId, verifierIndex, claimHash, msg.sender, uint64(block.number), uint64(block.timestamp), false));
+    function _record(bytes32 modelId, uint32 verifierIndex, bytes32 claimHash, uint64 validUntil) internal returns (uint256 id) {
+        attestations.push(Attestation(modelId, verifierIndex, claimHash, msg.sender, uint64(block.number),
+                                      uint64(block.timestamp), validUntil, false));
         id = attestations.length - 1;
-        emit AttestationRecorded(id, modelId, claimHash, msg.sender);
+        emit AttestationRecorded(id, modelId, claimHash, msg.sender, validUntil);
     }
 
     function revokeAttestation(uint256 id) external {
