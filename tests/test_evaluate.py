@@ -102,7 +102,7 @@ def test_mutated_witnesses_fail(bc):
     b, counts, _ = build_evaluation(c, xs, ys, 3, salt=1, emit=True, class_k=[0, 2])
     r1cs, w = b.r1cs(), b.witness()
     # every public signal, then private wires spread over the whole witness
-    for i in list(range(1, r1cs.n_public + 1)) + list(range(r1cs.n_public + 1, len(w), max(1, len(w) // 40))):
+    for i in list(range(1, r1cs.n_public + 1)) + list(range(r1cs.n_public + 1, len(w), max(1, len(w) // 30))):
         bad = list(w)
         bad[i] = (bad[i] + 1) % R
         with pytest.raises(UnsatisfiedWitness):
