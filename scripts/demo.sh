@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end: a small circom circuit (circom2 compiles, zkml proves, snarkjs
 # checks and vice versa); the digits CNN compiled from ONNX, proved, verified locally and on the
-# embedded EVM; then the attestation story (scripts/story.py): owner, auditor, insurer.
+# embedded EVM; then the attestation story (scripts/story.py): owner, auditor, insurer, ending with
+# an insurer check that passes a per-class recall rule and fails a confidence bound (8 samples
+# cannot support a 95% claim), and the evaluation exported as an off-chain EAS attestation and
+# an in-toto statement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"

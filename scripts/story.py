@@ -59,7 +59,7 @@ def main_story(out: Path) -> None:
     role("AUDITOR", "re-check everything the registry holds, and that the ONNX file is the registered model")
     zkml("audit", "--registry", registry, "--onnx", "models/digits_cnn.onnx")
 
-    role("INSURER", "test the evaluation attestation against a policy")
+    role("INSURER", "test the evaluation attestation against a policy (the claim carries every class's counts)")
     doc = json.loads(ev.read_text())
     policy = out / "policy.toml"
     policy.write_text(
@@ -72,16 +72,40 @@ def main_story(out: Path) -> None:
         "require_onchain = true\n")
     print(f"\n{policy}:\n{policy.read_text()}", end="")
     zkml("check", str(ev), "--policy", str(policy))
-    strict = out / "policy-strict.toml"
-    strict.write_text(policy.read_text().replace("min_accuracy = 0.75", "min_accuracy = 0.75\nmin_samples = 500"))
-    print(f"\na stricter policy asks for at least 500 samples ({strict}):")
-    zkml("check", str(ev), "--policy", str(strict), expect=1)
 
-    role("MODEL OWNER", "revoke the evaluation attestation")
-    zkml("attest", "revoke", str(ev), "--private-key-file", str(key))
+    role("MODEL OWNER", "revoke the inference attestation")
+    zkml("attest", "revoke", str(inf), "--private-key-file", str(key))
     role("INSURER and AUDITOR", "see the revocation")
-    zkml("check", str(ev), "--policy", str(policy), expect=1)
+    any_kind = out / "policy-any-kind.toml"
+    any_kind.write_text(f'[policy]\nsigners = ["{doc["signature"]["signer"]}"]\nrequire_onchain = true\n')
+    zkml("check", str(inf), "--policy", str(any_kind), expect=1)
     zkml("audit", "--registry", registry)
+
+    role("INSURER", "price the evidence: per-class recall, and how sure 8 samples can make anyone")
+    pc = doc["claim"]["metric"]["per_class"]
+    cls = max(range(len(pc["tp"])), key=lambda c: (pc["fn"][c] == 0, pc["tp"][c]))  # a class it gets all right
+    strict = out / "policy-strict.toml"
+    strict.write_text(policy.read_text().replace(
+        "min_accuracy = 0.75\n",
+        f'min_accuracy = 0.75\nmin_recall = {{ "{cls}" = 0.9 }}\nmin_accuracy_lower_bound = 0.95\nconfidence = 0.95\n'))
+    print(f"\n{strict}: class {cls}'s recall at least 0.9, and accuracy at least 0.95 with 95% confidence "
+          "(the exact Clopper-Pearson bound from the proved counts):\n" + strict.read_text(), end="")
+    zkml("check", str(ev), "--policy", str(strict), expect=1)
+    print("\n8 of 8 right bounds the accuracy only above 0.688 at 95% confidence: a 95% claim needs at least 59 "
+          "samples, all right (0.05^(1/59) = 0.9505).")
+
+    role("MODEL OWNER", "export the signed evaluation for tools that read EAS and in-toto")
+    zkml("attest", "export", str(ev), "--format", "eas", "--private-key-file", str(key))
+    zkml("attest", "export", str(ev), "--format", "in-toto", "--private-key-file", str(key),
+         "--model", "models/digits_cnn.onnx")
+    eas = json.loads((out / "evaluation.eas.json").read_text())
+    print(f"EAS: schema {eas['schema']['uid']}\n     \"{eas['schema']['definition']}\"\n"
+          f"     domain {eas['sig']['domain']}")
+    envelope = json.loads((out / "evaluation.intoto.json").read_text())
+    import base64
+
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    print(f"in-toto: {statement['_type']}, subject {statement['subject']}, DSSE keyid {envelope['signatures'][0]['keyid']}")
     print("\nstory finished: the embedded chain ends with this process; with `zkml chain up` and --rpc it persists.")
 
 

@@ -44,10 +44,17 @@ def world(tmp_path_factory):
 def policy(world, name="policy.toml", **extra) -> str:
     ev = json.loads((world["dir"] / "ev.json").read_text())
     lines = ["[policy]", f'signers = ["{world["owner"]}"]', f'models = ["{ev["claim"]["model_id"]}"]',
-             "max_age_days = 30"] + [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+             "max_age_days = 30"] + [f"{k} = {_toml(v)}" for k, v in extra.items()]
     path = world["dir"] / name
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _toml(v) -> str:
+    """A value as TOML writes it: JSON for scalars and lists, an inline table for a dict."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {json.dumps(x)}" for k, x in v.items()) + "}"
+    return json.dumps(v)
 
 
 def verdict(res) -> dict:
@@ -60,7 +67,13 @@ def test_documents_hold_the_claims(world):
     assert inf["claim"]["kind"] == "inference" and ev["claim"]["kind"] == "evaluation"
     m = ev["claim"]["metric"]
     assert m["n"] == 4 and m["k"] == m["correct"] <= 4
-    assert [int(s) for s in ev["proof"]["public_signals"]] == [m["correct"], 4, m["k"], int(ev["claim"]["dataset"]["commitment"])]
+    pc = m["per_class"]
+    assert len(pc["tp"]) == 2 and sum(pc["tp"]) == m["correct"] and pc["k"] == pc["tp"]
+    from zkml.compiler.evaluation_signals import public_signals
+
+    assert [int(s) for s in ev["proof"]["public_signals"]] == public_signals(
+        pc["tp"], pc["fn"], pc["fp"], m["k"], pc["k"], 4, int(ev["claim"]["dataset"]["commitment"]))
+    assert ev["valid_until"] > ev["issued_at"]
     assert D.recover_signer(ev) == world["owner"]
     assert ev["chain"]["registry"] == inf["chain"]["registry"] and ev["chain"]["verifier_index"] == 1
     assert D.check_proof(ev, "ev")[0] and D.check_proof(inf, "inf")[0]
@@ -82,7 +95,7 @@ def test_insurer_pass_and_failing_rules(world):
     d = world["dir"]
     res = ok("check", d / "ev.json", "--policy", policy(world, kinds=["evaluation"], min_accuracy=0.5), "--json")
     assert json.loads(res.output)["verdict"] == "PASS"
-    assert set(verdict(res)) == {"proof", "signer", "model", "kind", "metric", "age", "on chain"}
+    assert set(verdict(res)) == {"proof", "signer", "model", "kind", "metric", "expiry", "age", "on chain"}
     # a threshold not met, a kind not accepted, too few samples
     res = zkml("check", d / "ev.json", "--policy", policy(world, min_samples=100), "--json")
     assert res.exit_code == 1 and verdict(res)["metric"] is False
@@ -139,6 +152,7 @@ def test_tampered_claims_and_proofs_fail(world):
     def more_correct(d):  # the owner's own signature does not make a false metric true
         m = d["claim"]["metric"]
         m["correct"] = m["n"] = m["n"] + 1
+        m["per_class"]["tp"][1] += 1  # a tampered per-class count, consistent with the totals
 
     path = _variant(world, "inflated.json", more_correct, resign_with=key)
     res = zkml("check", path, "--policy", policy(world), "--json")
@@ -255,6 +269,9 @@ def test_malformed_attestations_exit_2(world, content, message):
     ('[policy]\nsigners = ["{owner}"]\n\nmin_accuracy = "high"\n', "line 4: 'min_accuracy' has the wrong type"),
     ('[policy]\nsigners = ["{owner}"]\nmin_accuracy = 1.5\n', "line 3: min_accuracy must lie between 0 and 1"),
     ('[policy]\nsigners = ["0x12"]\n', "line 2: signer '0x12' is not a 0x address"),
+    ('[policy]\nsigners = ["{owner}"]\nconfidence = 1.0\n', "line 3: confidence = 1.0 must lie strictly between 0 and 1"),
+    ('[policy]\nsigners = ["{owner}"]\nconfidence = 0\n', "line 3: confidence = 0 must lie strictly between 0 and 1"),
+    ('[policy]\nsigners = ["{owner}"]\nmin_recall = {1 = 1.5}\n', "line 3: min_recall: the recall of class '1'"),
     ('[policy]\nmodels = []\n', "'signers'"),
 ])
 def test_policy_errors_name_the_line(world, text, message):
@@ -331,3 +348,174 @@ def test_audit_names_a_verifier_registered_from_another_circuit(world):
     assert res.exit_code == 1 and verdict(res)["key"] is False
     res = zkml("check", d / "inf.json", "--policy", pol, "--json")  # no model given: cannot check
     assert res.exit_code == 2 and "--onnx" in res.output
+
+
+# --- evidence insurers can price: confidence bounds, per-class recall, expiry, exports ----------
+
+
+def test_confidence_bound_and_recall_rules(world):
+    """4 of 4 right passes a recall rule on the point estimate but supports only accuracy >= 0.473
+    at 95% confidence: the bound, N and the rule are printed."""
+    d = world["dir"]
+    path = policy(world, "bounds.toml", min_recall={"1": 0.9}, min_accuracy_lower_bound=0.95, confidence=0.95)
+    res = zkml("check", d / "ev.json", "--policy", path, "--json")
+    rules = {r["rule"]: r for r in json.loads(res.output)["rules"]}
+    assert res.exit_code == 1 and rules["recall 1"]["passed"] and not rules["accuracy"]["passed"]
+    assert "accuracy >= 0.4729 at 95% confidence (exact, N = 4)" in rules["accuracy"]["reason"]
+    assert "min_accuracy_lower_bound 0.95" in rules["accuracy"]["reason"]
+    res = zkml("check", d / "ev.json", "--policy", path)
+    assert "FAIL  accuracy" in res.output and "PASS  recall 1" in res.output
+    # the same recall asked as a lower bound fails; a weaker bound at a lower confidence passes
+    res = zkml("check", d / "ev.json", "--policy", policy(world, "rb.toml", min_recall_lower_bound={"1": 0.9}), "--json")
+    assert res.exit_code == 1 and verdict(res)["recall 1"] is False
+    res = zkml("check", d / "ev.json", "--policy",
+               policy(world, "weak.toml", min_accuracy_lower_bound=0.2, confidence=0.5), "--json")
+    assert res.exit_code == 0 and verdict(res)["accuracy"] is True
+
+
+def test_policy_naming_a_class_the_model_lacks(world):
+    from conftest import one_line
+
+    res = zkml("check", world["dir"] / "ev.json", "--policy", policy(world, "cat.toml", min_recall={"cat": 0.9}))
+    line = one_line(res)
+    assert res.exit_code == 2 and "min_recall names class 'cat'" in line and "0..1" in line
+    res = zkml("check", world["dir"] / "ev.json", "--policy", policy(world, "c7.toml", min_recall_lower_bound={"7": 0.9}))
+    assert res.exit_code == 2 and "class '7'" in one_line(res)
+
+
+def test_expired_attestation_fails_naming_the_date(world):
+    from eth_account import Account
+
+    from zkml.attest.policy import check, read_policy
+
+    key = Account.from_key((world["dir"] / "owner.key").read_text().strip())
+    doc = json.loads((world["dir"] / "ev.json").read_text())
+    path = _variant(world, "expired.json", lambda d: d.update(valid_until=d["issued_at"] + 60), resign_with=key)
+    res = zkml("check", path, "--policy", policy(world), "--json")
+    rules = {r["rule"]: r for r in json.loads(res.output)["rules"]}
+    assert res.exit_code == 1 and not rules["expiry"]["passed"] and rules["signer"]["passed"]
+    assert f"expired on {D.utc(doc['issued_at'] + 60)}" in rules["expiry"]["reason"]
+    # the registry records the original date: a re-dated document does not match its record
+    assert not rules["on chain"]["passed"] and "valid until" in rules["on chain"]["reason"]
+    # the published document itself: valid now, expired once its date has passed
+    p = read_policy(policy(world, "noc.toml", require_onchain=False))
+    now_rules = {r: ok for r, ok, _ in check(doc, p)}
+    later = {r: (ok, why) for r, ok, why in check(doc, p, now=doc["valid_until"] + 1)}
+    assert now_rules["expiry"] and not later["expiry"][0] and D.utc(doc["valid_until"]) in later["expiry"][1]
+
+
+def test_valid_until_before_issued_at_is_refused(world, tmp_path):
+    from conftest import one_line
+
+    path = _variant(world, "backwards.json", lambda d: d.update(valid_until=d["issued_at"] - 10))
+    res = zkml("check", path, "--policy", policy(world))
+    assert res.exit_code == 2 and "valid_until" in one_line(res) and "precedes issued_at" in one_line(res)
+    res = zkml("attest", "evaluate", world["bundle"], "--data", MODELS / "breast_cancer_test.npz", "--samples", "4",
+               "--valid-until", "2001-01-01", "-o", tmp_path / "e.json")
+    assert res.exit_code == 1 and "precedes now" in one_line(res) and not (tmp_path / "e.json").exists()
+
+
+def test_eas_export_verifies_with_an_independent_eip712(world, tmp_path):
+    """eth_account's encode_typed_data over the exported domain, types and message recovers the
+    owner; the UID and data decode as EAS's own rules say (eth_abi's packed and ABI codecs)."""
+    from eth_abi import decode
+    from eth_abi.packed import encode_packed
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    from eth_utils import keccak
+
+    from zkml.attest.export import SCHEMA
+
+    out = tmp_path / "ev.eas.json"
+    ok("attest", "export", world["dir"] / "ev.json", "--format", "eas", "--private-key-file", world["dir"] / "owner.key",
+       "-o", out)
+    view = json.loads(out.read_text())
+    sig, doc = view["sig"], D.read(world["dir"] / "ev.json")
+    assert sig["domain"]["name"] == "EAS Attestation" and sig["domain"]["chainId"] == 1
+    assert sig["primaryType"] == "Attest" and [f["name"] for f in sig["types"]["Attest"]][0] == "version"
+    domain_type = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                   {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+    msg = encode_typed_data(full_message={"types": {"EIP712Domain": domain_type, **sig["types"]},
+                                          "primaryType": "Attest", "domain": sig["domain"], "message": sig["message"]})
+    s = sig["signature"]
+    raw = bytes.fromhex(s["r"][2:]) + bytes.fromhex(s["s"][2:]) + bytes([s["v"]])
+    assert Account.recover_message(msg, signature=raw) == world["owner"] == view["signer"]
+    m = sig["message"]
+    assert m["schema"] == "0x" + keccak(SCHEMA.encode() + bytes(20) + b"\x01").hex()
+    assert m["time"] == doc["issued_at"] and m["expirationTime"] == doc["valid_until"]
+    uid = keccak(encode_packed(["uint16", "bytes", "address", "address", "uint64", "uint64", "bool", "bytes32", "bytes", "uint32"],
+                               [1, m["schema"].encode(), m["recipient"], "0x" + "00" * 20, m["time"], m["expirationTime"],
+                                m["revocable"], bytes.fromhex(m["refUID"][2:]), bytes.fromhex(m["data"][2:]), 0]))
+    assert sig["uid"] == "0x" + uid.hex()
+    fields = decode([f.split(" ")[0] for f in SCHEMA.split(",")], bytes.fromhex(m["data"][2:]))
+    assert "0x" + fields[0].hex() == doc["claim"]["model_id"] and fields[4] == "evaluation"
+    assert list(fields[10]) == doc["claim"]["metric"]["per_class"]["tp"] and fields[3] == D.document_hash(doc)
+    # a tampered message no longer recovers the owner
+    tampered = dict(m, expirationTime=m["expirationTime"] + 86400)
+    msg = encode_typed_data(full_message={"types": {"EIP712Domain": domain_type, **sig["types"]},
+                                          "primaryType": "Attest", "domain": sig["domain"], "message": tampered})
+    assert Account.recover_message(msg, signature=raw) != world["owner"]
+
+
+def test_in_toto_export_subject_is_the_onnx_file(world, tmp_path):
+    import base64
+    import hashlib
+
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    out = tmp_path / "ev.intoto.json"
+    ok("attest", "export", world["dir"] / "ev.json", "--format", "in-toto", "--private-key-file",
+       world["dir"] / "owner.key", "--model", MODELS / "breast_cancer.onnx", "-o", out)
+    env = json.loads(out.read_text())
+    assert env["payloadType"] == "application/vnd.in-toto+json" and len(env["signatures"]) == 1
+    body = base64.b64decode(env["payload"])
+    st = json.loads(body)
+    assert st["_type"] == "https://in-toto.io/Statement/v1"
+    assert st["subject"] == [{"name": "breast_cancer.onnx",
+                              "digest": {"sha256": hashlib.sha256((MODELS / "breast_cancer.onnx").read_bytes()).hexdigest()}}]
+    assert st["predicate"]["claim"] == D.read(world["dir"] / "ev.json")["claim"]
+    t = env["payloadType"].encode()
+    pae = b"DSSEv1 " + str(len(t)).encode() + b" " + t + b" " + str(len(body)).encode() + b" " + body
+    sig = base64.b64decode(env["signatures"][0]["sig"])
+    assert Account.recover_message(encode_defunct(primitive=pae), signature=sig) == env["signatures"][0]["keyid"] == world["owner"]
+    other_type = b"DSSEv1 16 application/json " + str(len(body)).encode() + b" " + body
+    assert Account.recover_message(encode_defunct(primitive=other_type), signature=sig) != world["owner"]
+    # another ONNX file as the subject is refused
+    res = zkml("attest", "export", world["dir"] / "ev.json", "--format", "in-toto", "--private-key-file",
+               world["dir"] / "owner.key", "--model", MODELS / "digits_mlp.onnx", "-o", tmp_path / "x.json")
+    assert res.exit_code == 1 and "another model file" in res.output
+
+
+def test_export_refuses_unsigned_documents_and_other_keys(world, tmp_path):
+    from conftest import one_line
+
+    unsigned = _variant(world, "unsigned-export.json", lambda d: d.update(signature=None))
+    for fmt in ("eas", "in-toto"):
+        res = zkml("attest", "export", unsigned, "--format", fmt, "--private-key-file", world["dir"] / "owner.key",
+                   "-o", tmp_path / f"u.{fmt}.json")
+        assert res.exit_code == 1 and "sign it first" in one_line(res) and not (tmp_path / f"u.{fmt}.json").exists()
+    ok("attest", "keygen", tmp_path / "other.key")
+    res = zkml("attest", "export", world["dir"] / "ev.json", "--format", "eas", "--private-key-file", tmp_path / "other.key",
+               "-o", tmp_path / "o.json")
+    assert res.exit_code == 1 and "export with the signer's key" in one_line(res)
+
+
+def test_renew_reproves_on_the_same_committed_data(world, tmp_path):
+    d = world["dir"]
+    shutil.copy(d / "ev.json", tmp_path / "ev.json")
+    shutil.copy(d / "ev.opening.json", tmp_path / "ev.opening.json")
+    old = D.read(tmp_path / "ev.json")
+    ok("attest", "renew", tmp_path / "ev.json", "--valid-days", "10", "-o", tmp_path / "renewed.json")
+    new = D.read(tmp_path / "renewed.json")
+    assert new["claim"]["dataset"] == old["claim"]["dataset"] and new["claim"]["metric"] == old["claim"]["metric"]
+    assert new["proof"]["pi_a"] != old["proof"]["pi_a"] and D.check_proof(new, "renewed")[0]
+    assert new["signature"] is None and new["chain"] is None
+    assert 9.9 < (new["valid_until"] - new["issued_at"]) / 86400 <= 10 and (tmp_path / "renewed.opening.json").exists()
+    # other data than the committed set is refused
+    data = np.load(MODELS / "breast_cancer_test.npz")
+    np.savez(tmp_path / "other.npz", x=data["x"][:4], y=data["y"][:4])
+    res = zkml("attest", "renew", tmp_path / "ev.json", "--data", tmp_path / "other.npz")
+    assert res.exit_code == 1 and "not the committed data set" in res.output
+    res = zkml("attest", "renew", d / "inf.json")
+    assert res.exit_code == 1 and "renew re-proves evaluations" in res.output

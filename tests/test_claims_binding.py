@@ -304,13 +304,14 @@ ATTESTATION_EDITS = {
     "vk path": _set("circuit.vk_path", "/elsewhere/verification_key.json"),
     "bundle path": _set("circuit.bundle_path", "/elsewhere"),
     "issued later": lambda d: d.update(issued_at=d["issued_at"] + 60),
+    "valid longer": lambda d: d.update(valid_until=d["valid_until"] + 86400),
     "top-level extra key": _set("note", "x"),
 }
 
 
 def test_signed_attestation_passes_unedited(world, tmp_path):
     res, rules = _check(world, _attestation(world, tmp_path, lambda d: None))
-    assert res.exit_code == 0 and rules == {"proof": True, "signer": True}, res.output
+    assert res.exit_code == 0 and rules == {"proof": True, "signer": True, "expiry": True}, res.output
 
 
 @pytest.mark.parametrize("case", ATTESTATION_EDITS)

@@ -59,6 +59,7 @@ def test_register_submit_and_records(world):
         REG.add_verifier(owner, reg, mid("model-A"), "0x" + "22" * 20, b"\x00" * 32, 1, "inference", "")
     att, tx = REG.submit(other, reg, mid("model-A"), 0, args)
     rec = REG.attestations(owner, reg)[att]
+    assert rec["valid_until"] == 0 and REG.is_valid(owner, reg, att)  # no expiry
     assert rec["claim_hash"] == "0x" + keccak((33).to_bytes(32, "big")).hex()
     assert rec["submitter"] == other.sender and not rec["revoked"] and rec["verifier_index"] == 0
     m = REG.model(owner, reg, mid("model-A"))
@@ -84,6 +85,21 @@ def test_failing_or_misdirected_proofs_are_never_recorded(world):
     with pytest.raises(ZkmlError, match="ProofRejected"):  # a proof for model A replayed under model B
         REG.submit(owner, reg, mid("model-B"), 0, args)
     assert len(REG.attestations(owner, reg)) == before
+
+
+def test_valid_until_is_recorded_and_expires(world):
+    owner, other, reg, verifiers, args = world
+    import time
+
+    reg_model(owner, reg, "model-D", verifiers["A"], b"\x04" * 32)
+    until = int(time.time()) + 3600
+    att, _ = REG.submit(owner, reg, mid("model-D"), 0, args, until)
+    assert REG.attestations(owner, reg)[att]["valid_until"] == until and REG.is_valid(owner, reg, att)
+    with pytest.raises(ZkmlError, match="AlreadyExpired"):  # a date already past is never recorded
+        REG.submit(owner, reg, mid("model-D"), 0, args, 1_000_000)
+    owner.w3.provider.ethereum_tester.time_travel(until + 1)  # the chain's clock passes the date
+    owner.w3.provider.ethereum_tester.mine_blocks(1)
+    assert not REG.is_valid(owner, reg, att) and not REG.is_valid(owner, reg, 10_000)
 
 
 def test_only_owners_revoke(world):

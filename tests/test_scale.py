@@ -201,6 +201,40 @@ def test_chunked_evaluation_rejects_tampering(chunked):
     assert not D.check_proof(bad, "inflated")[0]
 
 
+def test_chunk_counts_that_do_not_add_up_are_rejected(chunked):
+    """A claim consistent with itself (its aggregate signals re-encoded, its hash recomputed)
+    whose per-class counts are not the sum of the chunk proofs' public counts."""
+    # (the first six rows hold class 1 samples the model gets right)
+    from zkml.attest import document as D
+
+    doc = chunked[0]
+    pc = doc["claim"]["metric"]["per_class"]
+    assert sum(pc["tp"]) == doc["claim"]["metric"]["correct"] and len(pc["tp"]) == 2
+    ok, _ = D.check_proof(doc, "chunked")
+    assert ok
+
+    def move_a_true_positive(d):  # a sample of class 1 claimed missed (predicted 0): totals stay consistent
+        m = d["claim"]["metric"]
+        m["per_class"]["tp"][1] -= 1
+        m["per_class"]["fn"][1] += 1
+        m["per_class"]["fp"][0] += 1
+        m["per_class"]["k"] = [0, 0]
+        m["k"] = 0
+        m["correct"] = sum(m["per_class"]["tp"])
+        d["proof"]["public_signals"] = [str(v) for v in D.claim_signals(d, "moved")]
+        d["claim"]["claim_hash"] = D.claim_hash(d["proof"]["public_signals"])
+
+    bad = _tampered(doc, move_a_true_positive)
+    D.validate(bad, "moved")  # well-formed: only the chunk proofs can tell
+    ok, reason = D.check_proof(bad, "moved")
+    assert not ok and "chunk counts add up to" in reason, reason
+    # a chunk's public counts replaced by another chunk's: the packing re-verifies, the proof does not
+    swapped = _tampered(doc, lambda d: d["proof"]["chunks"][0]["public_signals"].__setitem__(
+        0, d["proof"]["chunks"][1]["public_signals"][0] if d["proof"]["chunks"][1]["public_signals"][0]
+        != d["proof"]["chunks"][0]["public_signals"][0] else str(int(d["proof"]["chunks"][0]["public_signals"][0]) ^ 1)))
+    assert not D.check_proof(swapped, "swapped")[0]
+
+
 def test_chunk_size_must_divide_the_samples(bundle):
     from zkml.scale.chunked_evaluation import prove_chunked
 

@@ -7,6 +7,8 @@
 // round-1 commitment D after c: its proofs come through submitLookupAttestation. Each form calls
 // only its own verifyProof signature, which the other kind of verifier does not have, so a plain
 // proof never reaches a lookup verifier (nor the reverse): the call reverts and nothing is recorded.
+// Each record carries the date its claim is valid until (0: no expiry), as the signed document
+// states it; isValid says whether a record is live now (not revoked, model not revoked, not expired).
 pragma solidity ^0.8.20;
 
 contract AttestationRegistry {
@@ -35,6 +37,7 @@ contract AttestationRegistry {
         address submitter;
         uint64 blockNumber;
         uint64 timestamp;
+        uint64 validUntil;
         bool revoked;
     }
 
@@ -44,7 +47,7 @@ contract AttestationRegistry {
     event ModelRegistered(bytes32 indexed modelId, address indexed owner, string metadataURI);
     event VerifierAdded(bytes32 indexed modelId, uint256 index, address verifier, bytes32 vkHash, string kind, string vkURI);
     event ModelRevoked(bytes32 indexed modelId);
-    event AttestationRecorded(uint256 indexed id, bytes32 indexed modelId, bytes32 claimHash, address indexed submitter);
+    event AttestationRecorded(uint256 indexed id, bytes32 indexed modelId, bytes32 claimHash, address indexed submitter, uint64 validUntil);
     event AttestationRevoked(uint256 indexed id);
 
     error NotOwner();
@@ -56,6 +59,7 @@ contract AttestationRegistry {
     error WrongPublicInputCount(uint256 expected, uint256 got);
     error ProofRejected();
     error NoVerifierCode();
+    error AlreadyExpired(uint64 validUntil);
 
     modifier onlyOwner(bytes32 modelId) {
         address owner = _models[modelId].owner;
@@ -105,18 +109,20 @@ contract AttestationRegistry {
         return m.verifiers[index];
     }
 
-    /// Records the claim only if the proof verifies through the model's verifier in this call.
+    /// Records the claim only if the proof verifies through the model's verifier in this call;
+    /// validUntil (unix seconds, 0 for none) must lie in the future.
     function submitAttestation(
         bytes32 modelId,
         uint32 verifierIndex,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[] calldata publicInputs
+        uint256[] calldata publicInputs,
+        uint64 validUntil
     ) external returns (uint256 id) {
-        Verifier storage v = _verifierFor(modelId, verifierIndex, publicInputs.length);
+        Verifier storage v = _verifierFor(modelId, verifierIndex, publicInputs.length, validUntil);
         _call(v.verifier, abi.encodePacked(_selector(v.nPublic, false), a, b[0], b[1], c, publicInputs));
-        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)), validUntil);
     }
 
     /// submitAttestation for a lookup verifier: d is the proof's round-1 commitment D.
@@ -127,20 +133,32 @@ contract AttestationRegistry {
         uint256[2][2] calldata b,
         uint256[2] calldata c,
         uint256[2] calldata d,
-        uint256[] calldata publicInputs
+        uint256[] calldata publicInputs,
+        uint64 validUntil
     ) external returns (uint256 id) {
-        Verifier storage v = _verifierFor(modelId, verifierIndex, publicInputs.length);
+        Verifier storage v = _verifierFor(modelId, verifierIndex, publicInputs.length, validUntil);
         _call(v.verifier, abi.encodePacked(_selector(v.nPublic, true), a, b[0], b[1], c, d, publicInputs));
-        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)));
+        return _record(modelId, verifierIndex, keccak256(abi.encodePacked(publicInputs)), validUntil);
     }
 
-    function _verifierFor(bytes32 modelId, uint32 verifierIndex, uint256 nInputs) internal view returns (Verifier storage v) {
+    function _verifierFor(bytes32 modelId, uint32 verifierIndex, uint256 nInputs, uint64 validUntil)
+        internal view returns (Verifier storage v)
+    {
         Model storage m = _models[modelId];
         if (m.owner == address(0)) revert UnknownModel();
         if (m.revoked) revert ModelIsRevoked();
         if (verifierIndex >= m.verifiers.length) revert UnknownVerifier();
+        if (validUntil != 0 && validUntil <= block.timestamp) revert AlreadyExpired(validUntil);
         v = m.verifiers[verifierIndex];
         if (nInputs != v.nPublic) revert WrongPublicInputCount(v.nPublic, nInputs);
+    }
+
+    /// Live now: recorded, not revoked, its model not revoked, not past validUntil.
+    function isValid(uint256 id) external view returns (bool) {
+        if (id >= attestations.length) return false;
+        Attestation storage att = attestations[id];
+        if (att.revoked || _models[att.modelId].revoked) return false;
+        return att.validUntil == 0 || block.timestamp < att.validUntil;
     }
 
     function _call(address verifier, bytes memory call) internal view {
@@ -148,10 +166,11 @@ contract AttestationRegistry {
         if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert ProofRejected();
     }
 
-    function _record(bytes32 modelId, uint32 verifierIndex, bytes32 claimHash) internal returns (uint256 id) {
-        attestations.push(Attestation(modelId, verifierIndex, claimHash, msg.sender, uint64(block.number), uint64(block.timestamp), false));
+    function _record(bytes32 modelId, uint32 verifierIndex, bytes32 claimHash, uint64 validUntil) internal returns (uint256 id) {
+        attestations.push(Attestation(modelId, verifierIndex, claimHash, msg.sender, uint64(block.number),
+                                      uint64(block.timestamp), validUntil, false));
         id = attestations.length - 1;
-        emit AttestationRecorded(id, modelId, claimHash, msg.sender);
+        emit AttestationRecorded(id, modelId, claimHash, msg.sender, validUntil);
     }
 
     function revokeAttestation(uint256 id) external {

@@ -927,7 +927,7 @@ def chain_status(data_dir: Path) -> None:
 
 @main.group(cls=_Group)
 def attest() -> None:
-    """Attestations for model owners: inference, evaluate, keygen, sign, publish, revoke."""
+    """Attestations for model owners: inference, evaluate, keygen, sign, publish, revoke, renew, export."""
 
 
 def _write_doc(path: Path, doc: dict, outs=None) -> None:
@@ -943,19 +943,83 @@ def _write_doc(path: Path, doc: dict, outs=None) -> None:
         D.write(one.stage(path), doc)
 
 
+def _validity(f):
+    """--valid-until DATE / --valid-days N: the signed document's expiry."""
+    f = click.option("--valid-days", type=click.FloatRange(min=0, min_open=True),
+                     help=f"Valid for this many days from now (default {90}; a quarter).")(f)
+    return click.option("--valid-until", "valid_until",
+                        help="Valid until this UTC date (YYYY-MM-DD or YYYY-MM-DDTHH:MM) or unix seconds.")(f)
+
+
+def _valid_until(valid_until: str | None, valid_days: float | None) -> int | None:
+    """Unix seconds from --valid-until / --valid-days (None: the default validity)."""
+    import datetime
+
+    if valid_until is not None and valid_days is not None:
+        raise ZkmlError("give --valid-until or --valid-days, not both")
+    if valid_days is not None:
+        return int(time.time() + valid_days * 86400)
+    if valid_until is None:
+        return None
+    if valid_until.isdigit():
+        until = int(valid_until)
+    else:
+        try:
+            t = datetime.datetime.fromisoformat(valid_until)
+        except ValueError:
+            raise ZkmlError(f"--valid-until {valid_until!r}: not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC) "
+                            "nor unix seconds") from None
+        until = int((t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)).timestamp())
+    if until <= time.time():  # refused before any proving: the document would be issued expired
+        from zkml.attest.document import utc
+
+        raise ZkmlError(f"--valid-until {valid_until}: {utc(until)} precedes now, the attestation's issuedAt; "
+                        "give a date in the future")
+    return until
+
+
+def _class_thresholds(values: tuple[str, ...], names: list[str] | None, bundle: Path) -> list[int] | None:
+    """--class-k CLASS=K (repeated): per-class thresholds, others 0; None when not given (default: what it gets)."""
+    if not values:
+        return None
+    from zkml.bundle import store
+
+    import numpy as np
+
+    n_classes = int(np.prod(store.read_manifest(bundle)["outputs"][0]["shape"]))
+    out = [0] * n_classes
+    for v in values:
+        cls, sep, k = v.partition("=")
+        if not sep or not k.strip().isdigit():
+            raise ZkmlError(f"--class-k {v!r}: expected CLASS=K (a class name or index, and a count)")
+        cls = cls.strip()
+        if names and cls in names:
+            i = names.index(cls)
+        elif cls.isdigit() and int(cls) < n_classes:
+            i = int(cls)
+        else:
+            known = ", ".join(names) if names else f"0..{n_classes - 1}"
+            raise ZkmlError(f"--class-k {v!r}: the model has no class {cls!r} (its classes: {known})")
+        out[i] = int(k)
+    return out
+
+
 @attest.command("inference")
 @_reference
 @click.argument("proof_file", type=_existing)
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The bundle the proof was made with (default: found by its verifying key, as `zkml verify` does).")
 @click.option("-o", "--output", "out", type=_output, help="Default: PROOF_FILE with .attestation.json.")
-def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None) -> None:
+@_validity
+def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None, valid_until: str | None,
+                         valid_days: float | None) -> None:
     """Turn a verified inference proof (from `zkml prove`) into an unsigned attestation."""
     from zkml.attest.owner import from_inference_proof
 
     out = out or proof_file.with_name(proof_file.name.removesuffix(".json") + ".attestation.json")
+    until = _valid_until(valid_until, valid_days)
     with step("Checking the proof"):
-        doc = from_inference_proof(proof_file, bundle)
+        doc = from_inference_proof(proof_file, bundle, until)
     _write_doc(out, doc)
     out_s = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in doc["claim"]["outputs"])
     out_print(f"attestation: model {doc['claim']['model_id'][:18]}… produced {escape(out_s)}; wrote {escape(str(out))}")
@@ -975,10 +1039,18 @@ def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None
 @click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True,
               help="With --chunk-size: Ray workers.")
 @click.option("--ray", "ray_address", help="With --chunk-size: HOST:PORT of a Ray cluster (default: local Ray on 127.0.0.1).")
+@click.option("--class-k", "class_k", multiple=True, metavar="CLASS=K",
+              help="Claim at least K true positives of CLASS (name or index; repeatable). Default: what the model "
+                   "gets for every class; with any --class-k, 0 for the classes not named.")
+@click.option("--class-names", help="Comma-separated names of the model's classes, in output order (signed with the claim).")
+@_validity
 def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | None, ptau: Path | None,
-                        device: str, out: Path, chunk_size: int | None, workers: int, ray_address: str | None) -> None:
-    """Prove that BUNDLE's model gets at least K of N committed test samples right (one circuit);
-    writes an unsigned attestation and, beside it, the opening (salt) of the dataset commitment."""
+                        device: str, out: Path, chunk_size: int | None, workers: int, ray_address: str | None,
+                        class_k: tuple[str, ...], class_names: str | None, valid_until: str | None,
+                        valid_days: float | None) -> None:
+    """Prove that BUNDLE's model gets at least K of N committed test samples right, with every class's
+    true positives, false negatives and false positives (one circuit, or chunks on Ray); writes an
+    unsigned attestation and, beside it, the opening (salt) of the dataset commitment."""
     import json
 
     from zkml.attest.owner import from_evaluation
@@ -988,24 +1060,119 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
     opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
     refuse_overlap([out, opening_path], [bundle, data, ptau])
     t0 = time.perf_counter()
+    until = _valid_until(valid_until, valid_days)
+    names = [x.strip() for x in class_names.split(",")] if class_names is not None else None
+    thresholds = _class_thresholds(class_k, names, bundle)
     log = lambda m: err.print(m, highlight=False, soft_wrap=True)  # noqa: E731
     if chunk_size:
         from zkml.scale.chunked_evaluation import prove_chunked
 
         result, opening = prove_chunked(bundle, data, k, chunk_size, samples=samples, ptau=ptau, workers=workers,
-                                        address=ray_address, log=log)
+                                        address=ray_address, log=log, class_k=thresholds, class_names=names)
     else:
         with step("Proving the evaluation"):
-            result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device, log=log)
-    doc = from_evaluation(result)
+            result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device, log=log,
+                                               class_k=thresholds, class_names=names)
+    doc = from_evaluation(result, until)
     with OutputSet() as outs:  # the attestation and the opening of its commitment land together
         outs.text(opening_path, json.dumps(opening, indent=1) + "\n")
         _write_doc(out, doc, outs)
-    m = doc["claim"]["metric"]
-    out_print(f"attestation: model {doc['claim']['model_id'][:18]}… gets {m['correct']} of {m['n']} committed samples "
-              f"right (claim: at least {m['k']}); wrote {out}")
+    _evaluation_summary(doc, out)
     err.print(f"keep {opening_path} private: it opens the dataset commitment", highlight=False, soft_wrap=True)
     _summary(t0, [out])
+
+
+def _evaluation_summary(doc: dict, out: Path) -> None:
+    from zkml.attest import document as D
+
+    m = doc["claim"]["metric"]
+    pc = m["per_class"]
+    names = pc.get("names") or [str(i) for i in range(len(pc["tp"]))]
+    recall = ", ".join(f"{escape(n)} {t}/{t + f}" for n, t, f in zip(names, pc["tp"], pc["fn"]))
+    out_print(f"attestation: model {doc['claim']['model_id'][:18]}… gets {m['correct']} of {m['n']} committed samples "
+              f"right (claim: at least {m['k']}); per class found {recall}; valid until {D.utc(doc['valid_until'])}; "
+              f"wrote {escape(str(out))}")
+
+
+@attest.command("renew")
+@_reference
+@click.argument("attestation", type=_existing)
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The bundle the attestation was made with (default: the document's circuit.bundle_path).")
+@click.option("--data", "-d", type=_existing, help="The committed test set (default: the opening's dataset path).")
+@click.option("--ptau", type=_existing, help="Phase-1 powers of tau, if the evaluation keys must be made again.")
+@click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True,
+              help="For a chunked evaluation: Ray workers.")
+@click.option("--ray", "ray_address", help="For a chunked evaluation: HOST:PORT of a Ray cluster.")
+@click.option("-o", "--output", "out", type=_output, help="Default: renew ATTESTATION in place.")
+@_validity
+def attest_renew_cmd(attestation: Path, bundle: Path | None, data: Path | None, ptau: Path | None, device: str,
+                     workers: int, ray_address: str | None, out: Path | None, valid_until: str | None,
+                     valid_days: float | None) -> None:
+    """Re-prove an evaluation attestation on the same committed data set (the opening beside it)
+    with a new date; the renewed document is unsigned: sign and publish it again."""
+    from zkml.attest import document as D
+    from zkml.attest.renew import renew
+
+    t0 = time.perf_counter()
+    doc = D.read(attestation)
+    until = _valid_until(valid_until, valid_days)
+    log = lambda m: err.print(m, highlight=False, soft_wrap=True)  # noqa: E731
+    with step("Re-proving the evaluation"):
+        new, opened = renew(doc, attestation, bundle=bundle, data=data, valid_until=until, ptau=ptau, device=device,
+                       workers=workers, address=ray_address, log=log)
+    out = out or attestation
+    from zkml.attest.renew import opening_path
+    from zkml.formats.atomic import OutputSet
+
+    with OutputSet() as outs:  # the renewed document, and its opening beside it (same salts)
+        if out != attestation:
+            outs.text(opening_path(out), json.dumps(opened, indent=1) + "\n")
+        _write_doc(out, new, outs)
+    _evaluation_summary(new, out)
+    err.print(f"renewed (issued {D.utc(new['issued_at'])}); sign and publish it again", highlight=False, soft_wrap=True)
+    _summary(t0, [out])
+
+
+@attest.command("export")
+@click.argument("attestation", type=_existing)
+@click.option("--format", "fmt", type=click.Choice(["eas", "in-toto"]), required=True,
+              help="eas: an off-chain EAS attestation (EIP-712); in-toto: a Statement v1 in a DSSE envelope.")
+@_key
+@click.option("--model", "model", type=_existing, help="in-toto: the ONNX file, named as the subject (must hash to the claim's model).")
+@click.option("--chain-id", type=click.IntRange(1), default=1, show_default=True, help="eas: the EIP-712 domain's chain.")
+@click.option("--eas-address", default="0xA1207F3BBa224E2c9c3c6D5aF63D0eb1582Ce587", show_default=True,
+              help="eas: the EAS contract on that chain (the domain's verifyingContract).")
+@click.option("--eas-version", default="0.26", show_default=True, help="eas: the EAS contract's version (the domain's version).")
+@click.option("-o", "--output", "out", type=_output, help="Default: ATTESTATION with .eas.json or .intoto.json.")
+def attest_export_cmd(attestation: Path, fmt: str, private_key_file: Path | None, model: Path | None, chain_id: int,
+                      eas_address: str, eas_version: str, out: Path | None) -> None:
+    """Export a signed attestation as a view other tools read, signed again by the owner's key
+    (the document's signer): an off-chain EAS attestation or an in-toto statement (DSSE)."""
+    from zkml.attest import document as D
+    from zkml.attest import export as X
+    from zkml.attest.owner import load_signing_key
+    from zkml.formats.atomic import OutputSet, refuse_overlap
+
+    stem = attestation.name.removesuffix(".json").removesuffix(".attestation")
+    out = out or attestation.with_name(stem + (".eas.json" if fmt == "eas" else ".intoto.json"))
+    refuse_overlap([out], [attestation, private_key_file, model])
+    doc = D.read(attestation)
+    if not doc.get("signature"):  # before asking for a key: the document itself is not ready
+        raise ZkmlError(f"{attestation}: the attestation is unsigned; sign it first (`zkml attest sign {attestation}`), "
+                        "an export carries the owner's signature")
+    key = load_signing_key(private_key_file)
+    if fmt == "eas":
+        view = X.export_eas(doc, key, chain_id=chain_id, eas_address=eas_address, eas_version=eas_version,
+                            where=str(attestation))
+        what = f"off-chain EAS attestation {view['sig']['uid']} (schema {view['schema']['uid'][:18]}…)"
+    else:
+        view = X.export_in_toto(doc, key, X.model_file_name(doc, model, str(attestation)), where=str(attestation))
+        what = "in-toto Statement v1 in a DSSE envelope"
+    with OutputSet() as outs:
+        outs.text(out, json.dumps(view, indent=1) + "\n")
+    out_print(f"{what}, signed by {key.address}; wrote {escape(str(out))}")
 
 
 @attest.command("keygen")
@@ -1125,8 +1292,8 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, ptau: Pa
 @_reference
 @click.argument("attestation", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_samples, max_age_days, require_onchain, "
-                   "require_key_check.")
+              help="Policy file (TOML): signers, models, kinds, min_accuracy, min_accuracy_lower_bound, min_recall, "
+                   "min_recall_lower_bound, confidence, min_samples, max_age_days, require_onchain, require_key_check.")
 @click.option("--onnx", "onnx_file", type=_existing, help="The ONNX model, for require_key_check.")
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The bundle whose key is checked (default: the one the attestation names).")

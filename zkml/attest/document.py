@@ -8,7 +8,9 @@ signature, how it is checked against its own proof, and its validation on read.
                 inference:  "input": {"commitment": decimal | absent, "values": [...] | absent},
                             "outputs": [{"name", "shape", "values", "argmax", "transform"}],
                 evaluation: "dataset": {"commitment": decimal, "n": int},
-                            "metric": {"name": "top1", "n": int, "k": int, "correct": int},
+                            "metric": {"name": "top1", "n": int, "k": int, "correct": int,
+                                       "per_class": {"tp": [int], "fn": [int], "fp": [int],
+                                                     "k": [int], "names": [str] | absent}},
                 "claim_hash": "0x<32 bytes>"},
       "circuit": {"vk_sha256": hex, "verifying_key": {snarkjs verification_key.json},
                   "layout": {how the public signals encode the claim} | absent,
@@ -19,8 +21,12 @@ signature, how it is checked against its own proof, and its validation on read.
                                       "public_signals": [correct, n, k, Merkle root]},
       "chain": null | {"chain_id", "registry", "verifier", "verifier_index", "attestation_id", "tx_hash"},
       "issued_at": unix seconds,
+      "valid_until": unix seconds | absent (no expiry): after it `zkml check` fails the document,
       "signature": null | {"signer": address, "value": 0x hex (65 bytes)}
     }
+
+An evaluation's public signals are its per-class counts and thresholds, packed
+(zkml/compiler/evaluation_signals.py); ``correct`` is the sum of the true positives.
 
 model_id = sha256(model sha256 || weights sha256): the commitment to the ONNX file and its weights.
 claim_hash = keccak256 of the public signals as 32-byte words, exactly what the registry records.
@@ -124,13 +130,28 @@ def recover_signer(doc: dict) -> str | None:
     return signer if signer.lower() == str(sig.get("signer", "")).lower() else None
 
 
-def new_document(kind: str, claim: dict, circuit: dict, proof: dict, public_signals: list) -> dict:
+DEFAULT_VALID_DAYS = 90  # a quarter: AIUC-1 asks for re-attestation every quarter
+
+
+def new_document(kind: str, claim: dict, circuit: dict, proof: dict, public_signals: list,
+                 valid_until: int | None = None, now: int | None = None) -> dict:
+    """An unsigned document issued now, valid until ``valid_until`` (default: DEFAULT_VALID_DAYS later)."""
+    issued = int(time.time()) if now is None else int(now)
     doc = {"schema": SCHEMA, "claim": {"kind": kind, **claim, "claim_hash": claim_hash(public_signals)},
            "circuit": circuit,
            "proof": {**proof, "public_signals": [str(s) for s in public_signals]},
-           "chain": None, "issued_at": int(time.time()), "signature": None}
+           "chain": None, "issued_at": issued,
+           "valid_until": issued + DEFAULT_VALID_DAYS * 86400 if valid_until is None else int(valid_until),
+           "signature": None}
     validate(doc, "new attestation")
     return doc
+
+
+def utc(t: int) -> str:
+    """A unix time as a UTC date and time, as reports print it."""
+    import datetime
+
+    return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def claim_signals(doc: dict, where: str) -> list[int]:
@@ -138,8 +159,11 @@ def claim_signals(doc: dict, where: str) -> list[int]:
     proved is caught here, without the bundle."""
     c = doc["claim"]
     if c["kind"] == "evaluation":
+        from zkml.compiler.evaluation_signals import public_signals
+
         m, d = c["metric"], c["dataset"]
-        return [int(m["correct"]), int(m["n"]), int(m["k"]), int(d["commitment"])]
+        pc = m["per_class"]
+        return public_signals(pc["tp"], pc["fn"], pc["fp"], m["k"], pc["k"], m["n"], int(d["commitment"]))
     from zkml.bundle.claims import expected_public
 
     layout = doc["circuit"].get("layout")
@@ -212,6 +236,7 @@ def validate(doc, where: str) -> dict:
         _need(isinstance(m, dict) and all(isinstance(m.get(k), int) for k in ("n", "k", "correct")), where,
               "claim.metric must hold integers n, k and correct")
         _need(0 <= m["k"] <= m["correct"] <= m["n"], where, "claim.metric must have 0 <= k <= correct <= n")
+        _validate_per_class(m, where)
         _need(isinstance(d, dict) and isinstance(d.get("commitment"), str) and d["commitment"].isdigit(), where,
               "claim.dataset.commitment must be a decimal string")
     else:
@@ -237,6 +262,12 @@ def validate(doc, where: str) -> dict:
         decimal(s, f"proof.public_signals[{i}]", where, below=R)
     _need(c["claim_hash"] == claim_hash(p["public_signals"]), where, "claim.claim_hash does not match the proof's public signals")
     _need(isinstance(doc["issued_at"], int) and not isinstance(doc["issued_at"], bool), where, "issued_at must be an integer (unix seconds)")
+    vu = doc.get("valid_until")
+    if vu is not None:
+        _need(isinstance(vu, int) and not isinstance(vu, bool) and 0 <= vu < 1 << 64, where,
+              "valid_until must be an integer (unix seconds) or absent")
+        _need(vu > doc["issued_at"], where, f"valid_until ({utc(vu)}) precedes issued_at ({utc(doc['issued_at'])}): "
+              "an attestation must be valid for some time after it is issued")
     ch = doc.get("chain")
     if ch is not None:
         _need(isinstance(ch, dict), where, "chain must be an object or null")
@@ -249,6 +280,33 @@ def validate(doc, where: str) -> dict:
         _need(isinstance(sig, dict) and isinstance(sig.get("signer"), str) and isinstance(sig.get("value"), str), where,
               "signature must hold signer and value (strings)")
     return doc
+
+
+def _validate_per_class(m: dict, where: str) -> None:
+    """Per-class counts: one list entry per class, consistent with n and correct."""
+    pc = m.get("per_class")
+    _need(isinstance(pc, dict), where, "claim.metric.per_class is missing (tp, fn, fp and k per class)")
+    lists = {}
+    for key in ("tp", "fn", "fp", "k"):
+        v = pc.get(key)
+        _need(isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= m["n"] for x in v),
+              where, f"claim.metric.per_class.{key} must be a non-empty list of integers between 0 and n")
+        lists[key] = v
+    n_classes = len(lists["tp"])
+    _need(all(len(v) == n_classes for v in lists.values()), where,
+          "claim.metric.per_class lists (tp, fn, fp, k) must have one entry per class")
+    _need(sum(lists["tp"]) == m["correct"], where, "claim.metric.correct must equal the sum of per_class.tp")
+    _need(sum(lists["tp"]) + sum(lists["fn"]) == m["n"] == sum(lists["tp"]) + sum(lists["fp"]), where,
+          "claim.metric.per_class: tp + fn and tp + fp must each add up to n over the classes")
+    bad = [c for c in range(n_classes) if lists["k"][c] > lists["tp"][c]]
+    _need(not bad, where, f"claim.metric.per_class.k[{bad[0] if bad else 0}] exceeds tp: a threshold above the proved count")
+    if "names" in pc:
+        names = pc["names"]
+        _need(isinstance(names, list) and len(names) == n_classes and all(isinstance(x, str) and x for x in names)
+              and len(set(names)) == n_classes, where,
+              "claim.metric.per_class.names must hold one distinct, non-empty name per class")
+    extra = [k for k in pc if k not in ("tp", "fn", "fp", "k", "names")]
+    _need(not extra, where, f"claim.metric.per_class holds an unknown field {extra[0]!r}" if extra else "")
 
 
 def read(path) -> dict:

@@ -10,7 +10,7 @@ from zkml.bundle import store
 from zkml.errors import ZkmlError
 
 
-def from_inference_proof(proof_path: Path, bundle: Path | None = None) -> dict:
+def from_inference_proof(proof_path: Path, bundle: Path | None = None, valid_until: int | None = None) -> dict:
     """An unsigned attestation from a `zkml prove` proof file; the proof is verified first
     against ``bundle`` (found by the proof's verifying-key hash when not given)."""
     from zkml.bundle.claims import check_inference
@@ -31,16 +31,16 @@ def from_inference_proof(proof_path: Path, bundle: Path | None = None) -> dict:
     # where the key and the bundle were found: hints for the registry's vkURI and metadata URI
     circuit = {"vk_sha256": D.vk_sha256(vk_json), "verifying_key": vk_json, "layout": layout,
                "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(v.bundle).resolve())}
-    return D.new_document("inference", body, circuit, v.doc["proof"], v.doc["public_signals"])
+    return D.new_document("inference", body, circuit, v.doc["proof"], v.doc["public_signals"], valid_until)
 
 
-def from_evaluation(result: dict) -> dict:
+def from_evaluation(result: dict, valid_until: int | None = None) -> dict:
     """An unsigned attestation from ``zkml.bundle.evaluation.prove_evaluation``'s result."""
     c = result["claim"]
     body = {"model_id": D.model_id(c["model_sha256"], c["weights_sha256"]), **c}
     circuit = {"vk_sha256": D.vk_sha256(result["verifying_key"]), "verifying_key": result["verifying_key"],
                "vk_path": result["vk_path"], "bundle_path": result["bundle_path"]}
-    return D.new_document("evaluation", body, circuit, result["proof"], result["public_signals"])
+    return D.new_document("evaluation", body, circuit, result["proof"], result["public_signals"], valid_until)
 
 
 def load_signing_key(key_file: Path | None):
@@ -84,6 +84,11 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
     if "chunks" in doc["proof"]:
         raise ZkmlError("a chunked evaluation cannot be published yet: the registry records one proof per "
                         "attestation (its chunk proofs are checked by `zkml check` and `verify_batch`)")
+    import time
+
+    if doc.get("valid_until") and doc["valid_until"] <= time.time():
+        raise ZkmlError(f"the attestation expired on {D.utc(doc['valid_until'])} (valid_until); "
+                        "renew it with `zkml attest renew`, then sign and publish the renewed document")
     ok, reason = D.check_proof(doc, "attestation")
     if not ok:
         raise ZkmlError(f"the attestation's proof does not check ({reason}); nothing published")
@@ -113,7 +118,7 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
         log(f"deployed its {c['kind']} verifier at {address} (verifier #{index})")
         slot = {"index": index, "address": address}
     args = proof_calldata(doc["proof"], doc["proof"]["public_signals"])
-    att_id, tx = REG.submit(chain, registry, mid, slot["index"], args)
+    att_id, tx = REG.submit(chain, registry, mid, slot["index"], args, doc.get("valid_until") or 0)
     return {**doc, "chain": {"chain_id": chain.chain_id, "registry": registry, "verifier": slot["address"],
                              "verifier_index": slot["index"], "attestation_id": att_id, "tx_hash": tx}}
 

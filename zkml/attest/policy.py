@@ -7,10 +7,19 @@ a PASS: it raises ``CannotCheck`` and the command exits 2.
     models = ["0x…"]              # model ids accepted (default: any)
     kinds = ["evaluation"]        # claim kinds accepted (default: any)
     min_accuracy = 0.9            # evaluations: proved correct / n at least this
+    min_accuracy_lower_bound = 0.95  # evaluations: the exact lower confidence bound on accuracy
+    min_recall = {pedestrian = 0.9}  # evaluations: TP / (TP + FN) of each named class (name or index)
+    min_recall_lower_bound = {3 = 0.9}  # evaluations: the exact lower confidence bound on recall
+    confidence = 0.95             # the bounds' confidence level, in (0, 1) (default 0.95)
     min_samples = 100             # evaluations: n at least this
     max_age_days = 30             # issued no longer ago than this
     require_onchain = true        # recorded in its registry, not revoked (default true)
     require_key_check = true      # the key is made for the ONNX model's circuit (needs --onnx; default false)
+
+Every document's ``valid_until`` is a rule of its own ("expiry"): past it, the check fails naming
+the date. The bounds are one-sided Clopper-Pearson (zkml/attest/confidence.py) from the proved
+counts; the report prints each bound with its N and the rule, so "8 of 8 right" reads as
+"accuracy >= 0.688 at 95% confidence", not as 100%.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from __future__ import annotations
 import re
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from zkml.attest import document as D
@@ -35,6 +44,11 @@ class Policy:
     max_age_days: float | None
     require_onchain: bool
     require_key_check: bool = False
+    min_accuracy_lower_bound: float | None = None
+    min_recall: dict[str, float] = field(default_factory=dict)
+    min_recall_lower_bound: dict[str, float] = field(default_factory=dict)
+    confidence: float = 0.95
+    path: str = "policy"
 
 
 MAX_POLICY_BYTES = 1 << 20  # a policy is a few lines of TOML
@@ -42,7 +56,8 @@ MAX_POLICY_DEPTH = 16  # its deepest value is a list of strings under a table he
 
 _TYPES = {"signers": list, "models": list, "kinds": list, "min_accuracy": (int, float),
           "min_samples": int, "max_age_days": (int, float), "require_onchain": bool,
-          "require_key_check": bool}
+          "require_key_check": bool, "min_accuracy_lower_bound": (int, float), "min_recall": dict, "min_recall_lower_bound": dict,
+          "confidence": (int, float)}
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -95,13 +110,80 @@ def read_policy(path: Path) -> Policy:
     for k in p.get("kinds", []):
         if k not in D.KINDS:
             fail("kinds", f"kind {k!r} is not one of {', '.join(D.KINDS)}")
-    if "min_accuracy" in p and not 0 <= p["min_accuracy"] <= 1:
-        fail("min_accuracy", "min_accuracy must lie between 0 and 1")
+    for key in ("min_accuracy", "min_accuracy_lower_bound"):
+        if key in p and not 0 <= p[key] <= 1:
+            fail(key, f"{key} must lie between 0 and 1")
+    if "confidence" in p and not 0 < p["confidence"] < 1:
+        fail("confidence", f"confidence = {p['confidence']} must lie strictly between 0 and 1 (e.g. 0.95)")
+    for key in ("min_recall", "min_recall_lower_bound"):
+        for cls, v in p.get(key, {}).items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                fail(key, f"{key}: the recall of class {cls!r} must be a number between 0 and 1")
     if not p.get("signers"):
         raise CannotCheck(f"{path}: 'signers' (the allow-list of signer addresses) is required under [policy]")
     return Policy([s.lower() for s in p["signers"]], [m.lower() for m in p.get("models", [])], list(p.get("kinds", [])),
                   p.get("min_accuracy"), p.get("min_samples"), p.get("max_age_days"), p.get("require_onchain", True),
-                  p.get("require_key_check", False))
+                  p.get("require_key_check", False), p.get("min_accuracy_lower_bound"), dict(p.get("min_recall", {})),
+                  dict(p.get("min_recall_lower_bound", {})), float(p.get("confidence", 0.95)), str(path))
+
+
+def class_index(policy: Policy, key: str, rule: str, metric: dict) -> int:
+    """The class a policy names, by the claim's class names or by index; CannotCheck when the
+    model has no such class."""
+    pc = metric["per_class"]
+    names = pc.get("names")
+    n_classes = len(pc["tp"])
+    if names and key in names:
+        return names.index(key)
+    if key.isdigit() and int(key) < n_classes:  # by index (the output's position)
+        return int(key)
+    known = ", ".join(repr(x) for x in names) if names else f"0..{n_classes - 1}"
+    raise CannotCheck(f"{policy.path}: {rule} names class {key!r}, which the attestation's model lacks "
+                      f"(its classes: {known})")
+
+
+def _metric_rules(c: dict, policy: Policy) -> list[tuple[str, bool, str]]:
+    """The accuracy-bound and recall rules, each reporting its bound, N and the requirement."""
+    from zkml.attest.confidence import lower_bound
+
+    wanted = (policy.min_accuracy_lower_bound is not None or policy.min_recall or policy.min_recall_lower_bound)
+    if not wanted:
+        return []
+    m = c.get("metric")
+    if c["kind"] != "evaluation" or not m:
+        return [("metric", False, "not an evaluation: no accuracy or recall to bound")]
+    conf = policy.confidence
+    pct = f"{conf * 100:g}%"
+    out = []
+    if policy.min_accuracy_lower_bound is not None:
+        lb = lower_bound(m["correct"], m["n"], conf)
+        want = policy.min_accuracy_lower_bound
+        out.append(("accuracy", lb >= want,
+                    f"{m['correct']}/{m['n']} right: accuracy >= {lb:.4f} at {pct} confidence (exact, N = {m['n']}); "
+                    f"required min_accuracy_lower_bound {want}"))
+    for key, bounded in [(k, False) for k in policy.min_recall] + [(k, True) for k in policy.min_recall_lower_bound]:
+        rule = "min_recall_lower_bound" if bounded else "min_recall"
+        want = (policy.min_recall_lower_bound if bounded else policy.min_recall)[key]
+        cls = class_index(policy, key, rule, m)
+        tp, fn = m["per_class"]["tp"][cls], m["per_class"]["fn"][cls]
+        name = f"recall {key}"
+        if tp + fn == 0:
+            out.append((name, False, f"class {key!r} has no samples in the evaluation; required {rule} {want}"))
+            continue
+        point, lb = tp / (tp + fn), lower_bound(tp, tp + fn, conf)
+        got = lb if bounded else point
+        out.append((name, got >= want, f"class {key!r}: {tp}/{tp + fn} found = {point:.3f}, >= {lb:.4f} at {pct} "
+                    f"confidence (exact, N = {tp + fn}); required {rule} {want}"))
+    return out
+
+
+def expiry(doc: dict, now: float) -> tuple[str, bool, str]:
+    vu = doc.get("valid_until")
+    if vu is None:
+        return ("expiry", True, "no expiry date (valid_until absent)")
+    if now >= vu:
+        return ("expiry", False, f"expired on {D.utc(vu)} (valid_until); renew it with `zkml attest renew`")
+    return ("expiry", True, f"valid until {D.utc(vu)}")
 
 
 def key_rule(doc: dict, onnx_file: Path | None, ptau: Path | None = None, bundle: Path | None = None) -> tuple[str, bool, str]:
@@ -156,6 +238,8 @@ def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where
                     f"n >= {policy.min_samples}" if policy.min_samples is not None else ""]
             results.append(("metric", good, f"proved {m['correct']}/{m['n']} = {acc:.3f} right "
                             f"(claim: at least {m['k']}); required {' and '.join(w for w in want if w)}"))
+    results += _metric_rules(c, policy)
+    results.append(expiry(doc, now))
     if policy.max_age_days is not None:
         age = (now - doc["issued_at"]) / 86400
         skew = 1 / 24  # an hour of clock difference is tolerated
@@ -192,6 +276,9 @@ def anchored(doc: dict, chain) -> tuple[str, bool, str]:
     c = doc["claim"]
     if rec["claim_hash"] != c["claim_hash"].lower() or rec["model_id"] != c["model_id"].lower():
         return ("on chain", False, f"attestation {ch['attestation_id']} of the registry is for another claim or model")
+    if rec["valid_until"] != (doc.get("valid_until") or 0):
+        return ("on chain", False, f"attestation {ch['attestation_id']} is recorded valid until "
+                f"{D.utc(rec['valid_until']) if rec['valid_until'] else 'no date'}, the document says otherwise")
     m = REG.model(chain, ch["registry"], bytes.fromhex(c["model_id"][2:]))
     v = m["verifiers"][rec["verifier_index"]]
     if v["vk_hash"].hex() != doc["circuit"]["vk_sha256"]:

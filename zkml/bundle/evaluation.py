@@ -1,5 +1,6 @@
 """Evaluation claims on a bundle: "this model gets at least K of these N committed samples
-right", proved in one circuit (zkml/compiler/evaluate.py).
+right, and at least K_c of class c", with every class's true positives, false negatives and
+false positives, proved in one circuit (zkml/compiler/evaluate.py).
 
 The circuit depends on the model and on N only, never on the data, so its keys are made once
 per N and kept in ``BUNDLE/evaluations/n<N>/`` (circuit.r1cs, circuit.zkey,
@@ -74,12 +75,40 @@ def _keys(bundle: Path, n: int, r1cs, ptau: Path | None, log, kind: str = "n") -
     return zkey, vk
 
 
+def metric(counts, k: int, class_k, class_names=None) -> dict:
+    """The claim's metric section: what the evaluation circuit proves, readable."""
+    per_class = {"tp": list(counts.tp), "fn": list(counts.fn), "fp": list(counts.fp), "k": [int(v) for v in class_k]}
+    if class_names is not None:
+        per_class["names"] = list(class_names)
+    return {"name": "top1", "n": counts.n, "k": int(k), "correct": counts.correct, "per_class": per_class}
+
+
+def class_thresholds(class_k, counts_tp: list[int]) -> list[int]:
+    """Per-class thresholds: the given ones, or (None) what the model gets (the strongest true claim)."""
+    return list(counts_tp) if class_k is None else [int(v) for v in class_k]
+
+
+def check_class_names(names, n_classes: int) -> list[str] | None:
+    if names is None:
+        return None
+    names = [str(x) for x in names]
+    if len(names) != n_classes:
+        raise ZkmlError(f"{len(names)} class names for a model of {n_classes} classes (outputs)")
+    if len(set(names)) != len(names) or any(not x for x in names):
+        raise ZkmlError("class names must be distinct and non-empty")
+    return names
+
+
 def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | None = None, ptau: Path | None = None,
-                     device: str = "cpu", log=print) -> tuple[dict, dict]:
+                     device: str = "cpu", log=print, class_k=None, class_names=None,
+                     salt: int | None = None) -> tuple[dict, dict]:
     """(proof, opening) for "at least k (default: as many as it gets) of the first `samples` rows
-    of `data` are classified right"; the proof is checked before it is returned. The proof dict holds the claim, the
-    snarkjs proof, the public signals and the verifying key (JSON and path)."""
-    from zkml.compiler.evaluate import build_evaluation
+    of `data` are classified right, and at least class_k[c] (default: as many as it gets) of
+    class c"; the proof is checked before it is returned. The proof dict holds the claim, the
+    snarkjs proof, the public signals and the verifying key (JSON and path). ``salt`` reuses a
+    dataset commitment's salt (`zkml attest renew`)."""
+    from zkml.compiler.compile import forward
+    from zkml.compiler.evaluate import build_evaluation, counts_of
     from zkml.crypto.bn254 import R
     from zkml.formats.zkey import read_zkey
     from zkml.formats.snarkjs_json import proof_to_json
@@ -87,22 +116,28 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     bundle = Path(bundle)
     manifest = store.read_manifest(bundle)
     xs, ys = load_labelled(data, manifest["input"]["shape"], manifest["input"]["name"])  # checked before the model loads
+    n_classes = int(np.prod(manifest["outputs"][0]["shape"]))
+    class_names = check_class_names(class_names, n_classes)
+    if class_k is not None and len(class_k) != n_classes:
+        raise ZkmlError(f"{len(class_k)} per-class thresholds for a model of {n_classes} classes")
     compiled = store.load_compiled(bundle, manifest)
     if samples is not None:
         if not 1 <= samples <= len(xs):
             raise ZkmlError(f"--samples {samples}: {data} has {len(xs)} samples")
         xs, ys = xs[:samples], ys[:samples]
     n = len(xs)
-    if k is None:  # the strongest true claim: as many as the circuit's arithmetic gets right
-        from zkml.compiler.compile import forward
-
-        k = sum(int(np.argmax(forward(compiled, x)[0]) == y) for x, y in zip(xs, ys))
-        log(f"K = {k} (what the model gets right)")
-    salt = secrets.randbelow(R)
+    for i, y in enumerate(ys):
+        if not 0 <= y < n_classes:
+            raise ZkmlError(f"{data}, row {i}: label {y} is not a class of the model's {n_classes} outputs")
+    if k is None or class_k is None:  # the strongest true claim: as many as the circuit's arithmetic gets right
+        got = counts_of(ys, [int(np.argmax(forward(compiled, x)[0])) for x in xs], n_classes)
+        if k is None:
+            k = got.correct
+            log(f"K = {k} (what the model gets right)")
+        class_k = class_thresholds(class_k, got.tp)
+    salt = secrets.randbelow(R) if salt is None else int(salt)
     log(f"building the evaluation circuit over {n} samples")
-    b, count, commitment = build_evaluation(compiled, xs, ys, k, salt, emit=True)
-    if count < k:
-        raise ZkmlError(f"the model gets {count} of {n} right, fewer than K = {k}: the claim is false and cannot be proved")
+    b, counts, commitment = build_evaluation(compiled, xs, ys, k, salt, emit=True, class_k=class_k)
     r1cs = b.r1cs()
     zkey, vk_path = _keys(bundle, n, r1cs, ptau, log)
     log(f"proving {r1cs.n_constraints:,} constraints")
@@ -111,7 +146,7 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     del b  # the compile-time builder's round 2 used a stand-in challenge: prove from a values-only one
 
     def values():
-        return build_evaluation(compiled, xs, ys, k, salt, emit=False)[0]
+        return build_evaluation(compiled, xs, ys, k, salt, emit=False, class_k=class_k)[0]
 
     proof, public = prove_built(read_zkey(zkey), values(), device=device, what=f"evaluation of {data}", rebuild=values)
     vk_json = read_json(vk_path)
@@ -120,7 +155,7 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     # the bundle's path beside the claim, in the document's circuit section
     claim = {"model_sha256": m["sha256"], "weights_sha256": m["weights_sha256"],
              "dataset": {"commitment": str(commitment), "n": n, "source": Path(data).name},
-             "metric": {"name": "top1", "n": n, "k": k, "correct": count}}
+             "metric": metric(counts, k, class_k, class_names)}
     result = {"claim": claim, "proof": proof_to_json(proof), "public_signals": [str(v) for v in public],
               "verifying_key": vk_json, "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(bundle).resolve())}
     opening = {"dataset": str(data), "dataset_sha256": store.sha256_file(data), "samples": n, "salt": str(salt),

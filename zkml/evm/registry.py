@@ -50,7 +50,8 @@ def _transact(chain: Chain, fn, what: str) -> dict:
 
 _ERRORS = {"NotOwner": "()", "AlreadyRegistered": "()", "UnknownModel": "()", "ModelIsRevoked": "()",
            "UnknownVerifier": "()", "UnknownAttestation": "()",
-           "WrongPublicInputCount": "(uint256,uint256)", "ProofRejected": "()", "NoVerifierCode": "()"}
+           "WrongPublicInputCount": "(uint256,uint256)", "ProofRejected": "()", "NoVerifierCode": "()",
+           "AlreadyExpired": "(uint64)"}
 
 
 def _reason(e: Exception) -> str:
@@ -115,19 +116,26 @@ def revoke_model(chain: Chain, registry: str, model_id: bytes) -> dict:
     return _transact(chain, contract(chain, registry).functions.revokeModel(model_id), "revocation")
 
 
-def submit(chain: Chain, registry: str, model_id: bytes, verifier_index: int, args: tuple) -> tuple[int, str]:
-    """(attestation id, transaction hash) of a proof accepted by the registry; ``args`` as
-    chain.proof_calldata gives them (a lookup proof's, with D, go to submitLookupAttestation)."""
+def submit(chain: Chain, registry: str, model_id: bytes, verifier_index: int, args: tuple,
+           valid_until: int = 0) -> tuple[int, str]:
+    """(attestation id, transaction hash) of a proof accepted by the registry, recorded valid
+    until ``valid_until`` (unix seconds; 0: no expiry); ``args`` as chain.proof_calldata gives
+    them (a lookup proof's, with D, go to submitLookupAttestation)."""
     fns = contract(chain, registry).functions
     if len(args) == 5:
         a, b, c, d, inputs = args
-        fn = fns.submitLookupAttestation(model_id, verifier_index, a, b, c, d, list(inputs))
+        fn = fns.submitLookupAttestation(model_id, verifier_index, a, b, c, d, list(inputs), int(valid_until))
     else:
         a, b, c, inputs = args
-        fn = fns.submitAttestation(model_id, verifier_index, a, b, c, list(inputs))
+        fn = fns.submitAttestation(model_id, verifier_index, a, b, c, list(inputs), int(valid_until))
     receipt = _transact(chain, fn, "attestation")
     logs = contract(chain, registry).events.AttestationRecorded().process_receipt(receipt)
     return int(logs[0]["args"]["id"]), "0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x")
+
+
+def is_valid(chain: Chain, registry: str, att_id: int) -> bool:
+    """The registry's own answer: recorded, not revoked, model not revoked, not expired (by block time)."""
+    return bool(contract(chain, registry).functions.isValid(att_id).call())
 
 
 def revoke_attestation(chain: Chain, registry: str, att_id: int) -> dict:
@@ -142,8 +150,8 @@ def attestations(chain: Chain, registry: str) -> list[dict]:
         raise ZkmlError(f"{chain.name}: the contract at {registry} is not an AttestationRegistry") from None
     out = []
     for i in range(count):
-        model_id, index, claim_hash, submitter, block, ts, revoked = c.functions.attestations(i).call()
+        model_id, index, claim_hash, submitter, block, ts, valid_until, revoked = c.functions.attestations(i).call()
         out.append({"id": i, "model_id": "0x" + bytes(model_id).hex(), "verifier_index": index,
                     "claim_hash": "0x" + bytes(claim_hash).hex(), "submitter": submitter,
-                    "block": block, "timestamp": ts, "revoked": revoked})
+                    "block": block, "timestamp": ts, "valid_until": valid_until, "revoked": revoked})
     return out

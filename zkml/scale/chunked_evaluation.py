@@ -2,11 +2,14 @@
 Merkle root.
 
 Each chunk of `chunk_size` samples is proved by the evaluation circuit with its index under its
-Poseidon commitment and public (public signals [count, index, chunk_size, 0, commitment]). The
-test set's commitment is the Merkle root (Poseidon 2-to-1, zero-padded to a power of two) of the
-chunk commitments in index order. The claim [correct, N, K, root] holds when every chunk proof
-verifies (one batched pairing check), the indices are exactly 0..m-1 once each, the chunk
-commitments rebuild the root, m * chunk_size = N, and the counts add up to `correct` >= K.
+Poseidon commitment and public, and zero thresholds (public signals [packed per-class counts,
+index, chunk_size, packed zeros, commitment], zkml/compiler/evaluation_signals.py). The test
+set's commitment is the Merkle root (Poseidon 2-to-1, zero-padded to a power of two) of the chunk
+commitments in index order. The claim (the same signals over N, with the root as commitment and
+no index) holds when every chunk proof verifies (one batched pairing check), the indices are
+exactly 0..m-1 once each, the chunk commitments rebuild the root, m * chunk_size = N, and every
+class's TP, FN and FP, unpacked from the chunks' public counts, add up to the claim's, whose
+thresholds K <= sum TP and K_c <= TP_c the document check enforces.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def make_chunk_worker(ray):
             self.compiled = store.load_compiled(Path(bundle))
             self.pk = pk
 
-        def prove(self, xs, ys, index: int, salt: int):
+        def prove(self, xs, ys, index: int, salt: int):  # thresholds 0: the aggregate carries them
             from zkml.bundle.proving import prove_built
             from zkml.compiler.evaluate import build_evaluation
             from zkml.formats.snarkjs_json import proof_to_json
@@ -58,12 +61,15 @@ def make_chunk_worker(ray):
 
 
 def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, samples: int | None = None,
-                  ptau: Path | None = None, workers: int = 2, address: str | None = None, log=print) -> tuple[dict, dict]:
-    """(result, opening) like ``prove_evaluation``'s, with ``result["chunks"]`` the chunk proofs."""
+                  ptau: Path | None = None, workers: int = 2, address: str | None = None, log=print,
+                  class_k=None, class_names=None, salts: list[int] | None = None) -> tuple[dict, dict]:
+    """(result, opening) like ``prove_evaluation``'s, with ``result["chunks"]`` the chunk proofs;
+    ``salts`` reuses the chunk commitments' salts (`zkml attest renew`)."""
     from zkml.bundle import store
-    from zkml.bundle.evaluation import _keys
+    from zkml.bundle.evaluation import _keys, check_class_names, class_thresholds, metric
     from zkml.compiler.compile import forward
-    from zkml.compiler.evaluate import build_evaluation, commitment_of
+    from zkml.compiler.evaluate import build_evaluation, commitment_of, counts_of
+    from zkml.compiler.evaluation_signals import n_count_elements, public_signals, unpack_counts
     from zkml.crypto.bn254 import R
     from zkml.formats.tensors import load_labelled
     from zkml.formats.zkey import read_zkey
@@ -82,17 +88,27 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
         raise ZkmlError(f"{n} samples do not split into chunks of {chunk_size}; choose --samples as a multiple of --chunk-size")
     xs, ys = xs[:n], ys[:n]
     n_classes = int(np.prod(manifest["outputs"][0]["shape"]))
+    class_names = check_class_names(class_names, n_classes)
     for i, y in enumerate(ys):
         if not 0 <= y < n_classes:
             raise ZkmlError(f"{data}, row {i}: label {y} is not a class of the model's {n_classes} outputs")
-    correct = sum(int(np.argmax(forward(compiled, x)[0]) == y) for x, y in zip(xs, ys))
-    k = correct if k is None else k
-    if correct < k:
-        raise ZkmlError(f"the model gets {correct} of {n} right, fewer than K = {k}: the claim is false and cannot be proved")
+    got = counts_of(ys, [int(np.argmax(forward(compiled, x)[0])) for x in xs], n_classes)
+    k = got.correct if k is None else k
+    if got.correct < k:
+        raise ZkmlError(f"the model gets {got.correct} of {n} right, fewer than K = {k}: the claim is false and cannot be proved")
+    if class_k is not None and len(class_k) != n_classes:
+        raise ZkmlError(f"{len(class_k)} per-class thresholds for a model of {n_classes} classes")
+    class_k = class_thresholds(class_k, got.tp)
+    for cls, (t, want) in enumerate(zip(got.tp, class_k)):
+        if t < want:
+            raise ZkmlError(f"class {cls}: the model gets {t} of its samples right, fewer than K_{cls} = {want}: "
+                            "the claim is false and cannot be proved")
     m = n // chunk_size
     b, _, _ = build_evaluation(compiled, xs[:chunk_size], ys[:chunk_size], 0, 0, emit=True, chunk_index=0)
     zkey, vk_path = _keys(bundle, chunk_size, b.r1cs(), ptau, log, kind="chunk")
-    salts = [secrets.randbelow(R) for _ in range(m)]
+    if salts is not None and len(salts) != m:
+        raise ZkmlError(f"the opening holds {len(salts)} salts for {m} chunks")
+    salts = [secrets.randbelow(R) for _ in range(m)] if salts is None else [int(s) for s in salts]
     pk = read_zkey(zkey)
     chunks = []
     t0 = time.perf_counter()
@@ -111,7 +127,7 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
             rate = done / (time.perf_counter() - t0)
             log(f"{done}/{m} chunks, ETA {(m - done) / rate:.0f} s")
     chunks.sort(key=lambda ch: ch["index"])
-    leaves = [int(ch["public_signals"][4]) for ch in chunks]
+    leaves = [int(ch["public_signals"][-1]) for ch in chunks]
     for i in (0, m - 1):  # the workers committed to what the driver holds
         sl = slice(i * chunk_size, (i + 1) * chunk_size)
         if commitment_of(compiled, xs[sl], ys[sl], n_classes, salts[i], chunk_index=i) != leaves[i]:
@@ -119,12 +135,25 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
     root = merkle_root(leaves)
     from zkml.formats.jsonfile import read_json
 
+    tp, fn, fp = [0] * n_classes, [0] * n_classes, [0] * n_classes
+    n_counts = n_count_elements(n_classes, chunk_size)
+    for ch in chunks:  # what the chunk proofs say, added up (as the verifier will)
+        got_c = unpack_counts([int(v) for v in ch["public_signals"][:n_counts]], n_classes, chunk_size)
+        for agg, part in zip((tp, fn, fp), got_c):
+            for c in range(n_classes):
+                agg[c] += part[c]
+    from zkml.compiler.evaluate import Counts
+
+    counts = Counts(tp, fn, fp)
+    if counts.tp != got.tp or counts.fn != got.fn or counts.fp != got.fp:
+        raise ZkmlError("the chunk proofs' counts differ from the model's predictions; nothing written")
     vk_json = read_json(vk_path)
     claim = {"model_sha256": manifest["model"]["sha256"], "weights_sha256": manifest["model"]["weights_sha256"],
              "dataset": {"commitment": str(root), "n": n, "source": Path(data).name,
                                                 "chunks": m, "chunk_size": chunk_size},
-             "metric": {"name": "top1", "n": n, "k": k, "correct": correct}}
-    result = {"claim": claim, "proof": {"chunks": chunks}, "public_signals": [str(correct), str(n), str(k), str(root)],
+             "metric": metric(counts, k, class_k, class_names)}
+    public = public_signals(counts.tp, counts.fn, counts.fp, k, class_k, n, root)
+    result = {"claim": claim, "proof": {"chunks": chunks}, "public_signals": [str(v) for v in public],
               "verifying_key": vk_json, "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(bundle).resolve())}
     opening = {"dataset": str(data), "dataset_sha256": store.sha256_file(data), "samples": n, "chunk_size": chunk_size,
                "salts": [str(s) for s in salts], "commitment": str(root)}
@@ -147,16 +176,33 @@ def check_chunks(doc: dict, where: str) -> tuple[bool, str]:
         return False, f"chunks missing {missing} or repeated {dup} (expected each of 0..{count - 1} once)"
     if count * size != m["n"]:
         return False, f"{count} chunks of {size} are not n = {m['n']} samples"
-    items, leaves, total = [], {}, 0
+    from zkml.compiler.evaluation_signals import n_count_elements, pack_thresholds, unpack_counts
+
+    n_classes = len(m["per_class"]["tp"])
+    n_counts = n_count_elements(n_classes, size)
+    zeros = pack_thresholds(0, [0] * n_classes, size)
+    want_len = n_counts + 3 + len(zeros)
+    items, leaves = [], {}
+    totals = {"tp": [0] * n_classes, "fn": [0] * n_classes, "fp": [0] * n_classes}
     for ch in chunks:
         pub = [int(v) for v in ch["public_signals"]]
-        if len(pub) != 5 or pub[1] != ch["index"] or pub[2] != size or pub[3] != 0:
-            return False, f"chunk {ch['index']}: its public signals are not [count, {ch['index']}, {size}, 0, commitment]"
-        total += pub[0]
-        leaves[ch["index"]] = pub[4]
-        items.append((pub, proof_from_json(ch, where, f"chunk {ch['index']} ")))
-    if total != m["correct"]:
-        return False, f"the chunk counts add up to {total}, the claim says {m['correct']}"
+        i = ch["index"]
+        if (len(pub) != want_len or pub[n_counts] != i or pub[n_counts + 1] != size
+                or pub[n_counts + 2:n_counts + 2 + len(zeros)] != zeros):
+            return False, (f"chunk {i}: its public signals are not [{n_counts} packed counts, {i}, {size}, "
+                           f"{len(zeros)} packed zero thresholds, commitment]")
+        counts = unpack_counts(pub[:n_counts], n_classes, size)
+        if counts is None or any(t + f_n > size for t, f_n in zip(counts[0], counts[1])):
+            return False, f"chunk {i}: its public counts are no packing of counts over {size} samples"
+        for key, part in zip(("tp", "fn", "fp"), counts):
+            totals[key] = [a + b for a, b in zip(totals[key], part)]
+        leaves[i] = pub[-1]
+        items.append((pub, proof_from_json(ch, where, f"chunk {i} ")))
+    for key in ("tp", "fn", "fp"):  # the aggregate is the chunks' counts, class by class
+        if totals[key] != m["per_class"][key]:
+            cls = next(c for c in range(n_classes) if totals[key][c] != m["per_class"][key][c])
+            return False, (f"the chunk counts add up to {key.upper()} = {totals[key][cls]} for class {cls}, "
+                           f"the claim says {m['per_class'][key][cls]}")
     if merkle_root([leaves[i] for i in range(count)]) != int(d["commitment"]):
         return False, "the chunk commitments do not rebuild the dataset's Merkle root"
     ok, bad = verify_batch(vk_from_json(doc["circuit"]["verifying_key"], where), items)
