@@ -127,7 +127,7 @@ def test_bundle_setup_disk_full_leaves_no_key(bundles, tmp_path, monkeypatch):
 def test_bundle_setup_manifest_rename_failure_keeps_the_old_keys(bundles, tmp_path, monkeypatch):
     b = fresh(bundles, tmp_path, "pub")
     before = snapshot(b)
-    fail_on_commit(monkeypatch, 3)  # zkey and vk in place, then the manifest fails
+    fail_on_commit(monkeypatch, 4)  # zkey, vk and the development ptau in place, then the manifest fails
     one_line_error(invoke("setup", b), str(b / "manifest.json"), "ENOSPC")
     assert snapshot(b) == before
     monkeypatch.undo()
@@ -430,7 +430,7 @@ def test_attest_evaluate_writes_keys_and_documents_whole(bundles, tmp_path, monk
     assert (tmp_path / "a.json").exists() and (tmp_path / "a.opening.json").exists()
     keys = b / "evaluations" / "n2"
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in keys.iterdir()}
-    assert sorted(before) == ["circuit.r1cs", "circuit.zkey", "keys.json", "verification_key.json"]
+    assert sorted(before) == ["circuit.r1cs", "circuit.zkey", "keys.json", "phase1_dev.ptau", "verification_key.json"]
 
     monkeypatch.setattr(document, "write", full)
     res = invoke(*evaluate, "-o", tmp_path / "b.json")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from zkml.compiler.compile import compile_model, forward
+from zkml.compiler.compile import COMPILE_CHALLENGE, compile_model, forward
 from zkml.compiler.evaluate import build_evaluation, commitment_of, counts_of
 from zkml.compiler.evaluation_signals import (n_count_elements, pack_counts, public_signals, unpack_counts)
 from zkml.crypto.bn254 import R, ints_to_limbs
@@ -63,18 +63,25 @@ def test_counts_commitment_and_proof(bc):
     r1cs, w = b.r1cs(), b.witness()
     r1cs.check_witness(w)
     public = public_signals(want.tp, want.fn, want.fp, want.correct, want.tp, len(xs), commitment)
-    assert w[1 : r1cs.n_public + 1] == public and len(public) == 4  # counts, N, thresholds, commitment
+    # counts, N, thresholds, commitment (then a lookup circuit's challenge, which verifiers recompute)
+    assert w[1 : r1cs.n_public + 1 - (1 if r1cs.has_lookups else 0)] == public and len(public) == 4
     assert unpack_counts(public[:1], 2, len(xs)) == (want.tp, want.fn, want.fp)
     # the values-only build (witness program) gives the same witness
-    values_only, _, _ = build_evaluation(c, xs, ys, want.correct, salt=99, emit=False, class_k=want.tp)
+    def values():
+        return build_evaluation(c, xs, ys, want.correct, salt=99, emit=False, class_k=want.tp)[0]
+
+    values_only = values()
+    values_only.round2(COMPILE_CHALLENGE)  # the compile-time stand-in the emitting build used
     assert values_only.witness() == w
-    # Groth16 end to end; a tampered per-class count or threshold is another statement
-    from zkml.engines.cpu.prover import prove
+    # Groth16 end to end (two rounds: the real challenge); a tampered per-class count or threshold
+    # is another statement
+    from zkml.bundle.proving import prove_built
     from zkml.groth16.setup import DevTau, setup_from_secrets
     from zkml.groth16.verifier import verify
 
     pk = setup_from_secrets(r1cs, DevTau.random())
-    proof = prove(pk, ints_to_limbs(w))
+    proof, got = prove_built(pk, values(), rebuild=values)
+    assert got == public
     vk = pk.verifying_key()
     assert verify(vk, public, proof)
     tp = list(want.tp)

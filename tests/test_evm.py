@@ -114,9 +114,9 @@ def test_cnn_claim_verifies_on_the_embedded_chain(cnn_bundle):
     assert doc["verdict"] == "VALID" and doc["onchain"]["valid"] and doc["onchain"]["gas_source"] == "transaction receipt"
     assert doc["onchain"]["gas_used"] == gas
     assert abs(gas - verify_tx_gas(C.connect(), bundle, proof)) <= gas // 100  # the transaction's own figure
-    assert gas > 150_000  # four pairings: not eth_estimateGas's figure, which is the gas of a false result
+    assert gas > 150_000  # five pairings: not eth_estimateGas's figure, which is the gas of a false result
     calldata = CliRunner().invoke(main, ["calldata", str(proof)])
-    assert calldata.exit_code == 0 and calldata.output.count("0x") == 9  # 2 + 4 + 2 + 1 public
+    assert calldata.exit_code == 0 and calldata.output.count("0x") == 11  # A 2 + B 4 + C 2 + D 2 + 1 public
 
 
 def free_port() -> int:

@@ -629,12 +629,15 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None, no_dev_ptau: bool, as_json
             manifest["files"].pop(DEV_PTAU_FILE, None)  # an older development ptau is not this key's
         write_ptau = None  # the development secrets go with it
         store.record_files(bundle, manifest, outs, staged, setup=setup_record)
+    wrote = [bundle / store.ZKEY_FILE, bundle / store.VK_FILE] + (
+        [bundle / DEV_PTAU_FILE] if DEV_PTAU_FILE in staged else [])
     if as_json:
         _emit({"bundle": str(bundle), "phase1": str(ptau) if ptau else "development tau (insecure)",
-               "constraints": r1cs.n_constraints, "public": pk.n_public, "domain_size": pk.domain_size,
+               "constraints": r1cs.n_constraints, "public": pk.verifying_key().n_public,
+               "lookups": pk.has_lookups, "domain_size": pk.domain_size,
                "vk_sha256": store.sha256_file(bundle / store.VK_FILE),
-               "wrote": [str(bundle / store.ZKEY_FILE), str(bundle / store.VK_FILE)], **_usage(t0)})
-    _summary(t0, [bundle / store.ZKEY_FILE, bundle / store.VK_FILE])
+               "wrote": [str(p) for p in wrote], **_usage(t0)})
+    _summary(t0, wrote)
 
 
 @main.command("prove")

@@ -78,6 +78,8 @@ def _verifier_facts(chain, verifier: dict) -> dict:
         vk = vk_from_json(vk_json, verifier["vk_uri"])
     except ZkmlError as e:
         facts["checks"]["vk"] = (False, str(e))
+        facts["checks"]["bytecode"] = (False, "not compared: the published verifying key is unusable, so no "
+                                              "code can be built from it")
         return facts
     same = bytes.fromhex(D.vk_sha256(vk_json)) == verifier["vk_hash"]
     facts["checks"]["vk"] = (same, f"sha256 of {verifier['vk_uri']} " + ("equals" if same else "differs from") + " the registered vkHash")
