@@ -8,7 +8,7 @@ from conftest import ROOT
 from zkml.compiler.compile import COMPILE_CHALLENGE, compile_model, forward
 from zkml.compiler.evaluate import build_evaluation, commitment_of, counts_of
 from zkml.compiler.evaluation_signals import (n_count_elements, pack_counts, public_signals, unpack_counts)
-from zkml.crypto.bn254 import R, ints_to_limbs
+from zkml.crypto.bn254 import R
 from zkml.errors import UnsatisfiedWitness, ZkmlError
 
 MODELS = ROOT / "models"
