@@ -141,11 +141,33 @@ def test_batch_operations(name, rng):
     scaled = batch.mul_all(name, fixed, k)
     for k0, p in zip(ks, scaled):
         assert g["from_arr"](p) == g["from_py"](bn.multiply(g["gen"], k0 * k % R))
-    rows, cols, vals = [0, 1, 2, 3, 4, 5, 4], [0, 0, 1, 1, 2, 2, 0], [1, 5, R - 1, 1, 1, 7, 3]
+    rows, cols, vals = [0, 1, 2, 3, 4, 5, 4, 5, 1], [0, 0, 1, 1, 2, 2, 0, 3, 3], [1, 5, R - 1, 1, 1, 7, 3,
+                                                                                (R - 1) // 2, (R + 1) // 2]
     out = batch.sparse_combine(name, fixed, rows, cols, B.ints_to_limbs(vals), 4)
     for col in range(4):
         s = sum(v * ks[r] for r, c, v in zip(rows, cols, vals) if c == col) % R
         assert g["from_arr"](out[col]) == g["from_py"](bn.multiply(g["gen"], s))
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_sparse_combine_many_terms_on_threads(name, rng):
+    """Thousands of R1CS-like coefficients (small, negatives r - small, a few full-size) over
+    many columns, split between threads at column boundaries: the sums of the scalars."""
+    g = GROUPS[name]
+    gen = g["to_arr"](g["from_py"](g["gen"]))
+    ks = [rng.randrange(R) for _ in range(40)]
+    pts = batch.fixed_base_mul(name, gen, B.ints_to_limbs(ks))
+    n_terms, n_cols = 12000, 300
+    rows = [rng.randrange(40) for _ in range(n_terms)]
+    cols = [rng.randrange(n_cols) for _ in range(n_terms)]
+    vals = [rng.choice([1, rng.randrange(1, 1 << 20), R - rng.randrange(1, 1 << 20), rng.randrange(R), 2**64 + 1])
+            for _ in range(n_terms)]
+    out = batch.sparse_combine(name, pts, rows, cols, B.ints_to_limbs(vals), n_cols)
+    want = [0] * n_cols
+    for r, c, v in zip(rows, cols, vals):
+        want[c] = (want[c] + v * ks[r]) % R
+    expected = batch.fixed_base_mul(name, gen, B.ints_to_limbs(want))
+    assert np.array_equal(out, expected)
 
 
 # --- GLV: the endomorphism, the scalar split, and MSMs through both -------------------------

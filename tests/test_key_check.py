@@ -133,7 +133,7 @@ def test_tampered_contribution_and_points_fail(bundles, tmp_path):
 
     assert read_zkey(b / "circuit.zkey").has_lookups  # the default compile has lookups
     for change, words in ((pok, "contribution 1"), (chain, "contribution 1"), (c_point, "C points"),
-                          (h_point, "H points"), (a_point, "A[3]"), (round_pok, "delta_round contribution 1"),
+                          (h_point, "H points"), (a_point, "A points"), (round_pok, "delta_round contribution 1"),
                           (round_c_point, "round-1 C points"), (late_c_point, "round-2 C points")):
         z = _tampered(b / "circuit.zkey", tmp_path / f"{change.__name__}.zkey", change)
         res = zkml("groth16", "verify-key", *args, z)

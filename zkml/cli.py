@@ -538,10 +538,13 @@ def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path
     write_new_bundle(out, model, c, {"fidelity": report, "build": build_record(model, calibration, c)}, force)
     if as_json:
         _emit({"bundle": str(out), "model": str(model), "circuit": {"constraints": c.r1cs.n_constraints,
-               "wires": c.r1cs.n_wires, "public": c.r1cs.n_public}, "input_visibility": input_visibility,
+               "wires": c.r1cs.n_wires, "public": c.r1cs.n_public - int(c.r1cs.has_lookups),
+               "lookups": c.r1cs.has_lookups}, "input_visibility": input_visibility,
                "public_signals": public_signals, "fidelity": report, "wrote": [str(out)], **_usage(t0)})
     else:
-        out_print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {c.r1cs.n_public} public signals; "
+        pub = (f"{c.r1cs.n_public - 1} public signals and the lookup challenge" if c.r1cs.has_lookups
+               else f"{c.r1cs.n_public} public signals")
+        out_print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {pub}; "
                   f"{escape(summary(report))}")
     _summary(t0, [out / "circuit.r1cs"])
 
@@ -1372,7 +1375,8 @@ def _inspect_text(bundle: Path, m: dict) -> list[str]:
     else:
         out_print(f"no calibrated input range recorded: prove checks only |x| < {2 ** (inp['bits'] - 1 - inp['frac']):g}")
     c = field(m, "circuit", dict, where)
-    out_print(f"{c.get('constraints')} constraints, {c.get('wires')} wires, {c.get('public')} public signals")
+    out_print(f"{c.get('constraints')} constraints, {c.get('wires')} wires, {c.get('public')} public signals"
+              + (" and the lookup challenge" if c.get("lookups") else ""))
     lk = c.get("lookups")
     if isinstance(lk, dict) and isinstance(lk.get("tables"), list):
         parts = [f"{escape(str(t.get('name')))}: {t.get('rows')} rows x {t.get('columns')}, {t.get('lookups')} lookups"

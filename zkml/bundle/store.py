@@ -110,7 +110,8 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
                          "lo": [int(v) for v in lo], "hi": [int(v) for v in hi]}
                         for (n, s, f), (lo, hi) in zip(compiled.outputs, compiled.output_bounds)],
             "circuit": {"constraints": compiled.r1cs.n_constraints, "wires": compiled.r1cs.n_wires,
-                        "public": compiled.r1cs.n_public,
+                        # the claim's signals; a lookup circuit's challenge is one more, recomputed by verifiers
+                        "public": compiled.r1cs.n_public - (1 if compiled.r1cs.has_lookups else 0),
                         **({"lookups": compiled.lookups} if compiled.lookups else {})},
             "nodes": compiled.stats,
             "approximations": compiled.output_transforms.get("_approximations", {}),

@@ -203,18 +203,35 @@ def G_mul_all_range(points, k, out, lo, hi):
 
 
 @njit(**_KERNEL)
-def G_sparse_combine_range(points, rows, cols, values, out, lo, hi):
-    """out[cols[t]] += values[t] * points[rows[t]] (Jacobian) for the terms t in [lo, hi)."""
+def G_sparse_combine_range(points, rows, cols, mags, negs, out, lo, hi):
+    """out[cols[t]] += (-1)^negs[t] mags[t] * points[rows[t]] (Jacobian) for t in [lo, hi).
+    R1CS coefficients are small or small negatives (r - small), so the magnitudes are short:
+    double-and-add from their top bit, not from bit 255."""
     for t in range(lo, hi):
         x, y, inf = G_load_affine(points, rows[t])
         if inf:
             continue
-        v = (values[t, 0], values[t, 1], values[t, 2], values[t, 3])
+        if negs[t]:
+            y = F_neg(y)
         col = cols[t]
-        if v[0] == U1 and (v[1] | v[2] | v[3]) == U0:
+        top = 3
+        while top > 0 and mags[t, top] == U0:
+            top -= 1
+        w = mags[t, top]
+        if top == 0 and w == U1:
             G_store_jac(out, col, G_add_mixed(G_load_jac(out, col), x, y))
-        else:
-            G_store_jac(out, col, G_add(G_load_jac(out, col), G_mul_scalar((x, y, F_ONE), v)))
+            continue
+        nbits = 0
+        while nbits < 64 and (w >> np.uint64(nbits)) != U0:
+            nbits += 1
+        acc = G_INF
+        for li in range(top, -1, -1):
+            w = mags[t, li]
+            for bit in range(nbits - 1 if li == top else 63, -1, -1):
+                acc = G_dbl(acc)
+                if (w >> np.uint64(bit)) & U1:
+                    acc = G_add_mixed(acc, x, y)
+        G_store_jac(out, col, G_add(G_load_jac(out, col), acc))
 '''
 
 _G1 = dict(G_INF="G1_INF", G_="g1_", F_ONE="FQ_ONE", F_ZERO="FQ_ZERO", F_="fq_",
@@ -291,13 +308,47 @@ def mul_all(group: str, points: np.ndarray, k: int) -> np.ndarray:
     return to_affine(group, out)
 
 
+def _signed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(magnitudes, negative) of field elements in (n, 4) limbs: v > (r - 1) / 2 is -(r - v)."""
+    from zkml.crypto.bn254 import R, ints_to_limbs
+
+    half = ints_to_limbs([(R - 1) // 2])[0]
+    v = np.ascontiguousarray(values, np.uint64)
+    neg = np.zeros(len(v), np.bool_)
+    undecided = np.ones(len(v), np.bool_)
+    for limb in range(3, -1, -1):  # lexicographic v > half, top limb first
+        neg |= undecided & (v[:, limb] > half[limb])
+        undecided &= v[:, limb] == half[limb]
+    mags = v.copy()
+    if neg.any():
+        r = ints_to_limbs([R])[0]
+        borrow = np.zeros(int(neg.sum()), np.uint64)
+        sub = v[neg]
+        diff = np.empty_like(sub)
+        for limb in range(4):  # r - v, limb by limb with borrow
+            a, b = np.full(len(sub), r[limb], np.uint64), sub[:, limb]
+            d = a - b - borrow
+            borrow = ((a < b) | ((a == b) & (borrow == 1))).astype(np.uint64)
+            diff[:, limb] = d
+        mags[neg] = diff
+    return mags, neg
+
+
 def sparse_combine(group: str, points, rows, cols, values, n_out: int) -> np.ndarray:
     """out[cols[t]] += values[t] * points[rows[t]] for every t, affine (n_out, ...)."""
     jac_shape, _ = _SHAPES[group]
     out = np.zeros((n_out,) + jac_shape, np.uint64)
-    rows = np.ascontiguousarray(rows, np.int64)
-    # terms of one output column must stay in one range: one range (this thread) for now
-    _kernel(group, "sparse_combine")(
-        np.ascontiguousarray(points, np.uint64), rows, np.ascontiguousarray(cols, np.int64),
-        np.ascontiguousarray(values, np.uint64), out, 0, len(rows))
+    cols = np.ascontiguousarray(cols, np.int64)
+    order = np.argsort(cols, kind="stable")  # a column's terms in one range: no two threads write it
+    cols = np.ascontiguousarray(cols[order])
+    rows = np.ascontiguousarray(np.asarray(rows, np.int64)[order])
+    mags, negs = _signed(np.asarray(values, np.uint64)[order])
+    points = np.ascontiguousarray(points, np.uint64)
+    kernel = _kernel(group, "sparse_combine")
+    n = len(rows)
+    parts = max(1, min(8 * threads.n_threads(), n // 4096))
+    cuts = [0] + [int(np.searchsorted(cols, cols[min(n - 1, i * n // parts)], "left")) for i in range(1, parts)] + [n]
+    cuts = sorted(set(cuts))
+    threads.run_tasks([(lambda lo, hi: lambda: kernel(points, rows, cols, mags, negs, out, lo, hi))(lo, hi)
+                       for lo, hi in zip(cuts, cuts[1:]) if hi > lo])
     return to_affine(group, out)
