@@ -213,3 +213,24 @@ def test_cheating_prover_is_rejected(which, monkeypatch):
             bad[i] = (bad[i] + delta) % R
             with pytest.raises(UnsatisfiedWitness):
                 r1cs.check_witness(rederive_round2(b, bad, c))
+
+
+# --- per-node fidelity ----------------------------------------------------------------------------
+
+
+def test_fidelity_reports_each_nodes_worst_error_against_onnxruntime(tmp_path):
+    from zkml.compiler.fidelity import fidelity_report
+
+    w = np.random.default_rng(2).standard_normal((8, 8)) * 0.5
+    nodes = [node("MatMul", ["x", "w"], ["h"]), node("LayerNormalization", ["h", "g", "b"], ["n"]),
+             node("Gelu", ["n"], ["a"]), node("MatMul", ["a", "w"], ["l"]), node("Softmax", ["l"], ["y"], axis=-1)]
+    path = model(tmp_path, "block", nodes, [1, 4, 8], ["y"], [init("w", w), init("g", np.ones(8)),
+                                                              init("b", np.zeros(8))], opset=20)
+    xs = grid_inputs((1, 4, 8), -3, 3, n=5)
+    c = compile_model(path, xs)
+    report = fidelity_report(c, xs)
+    per = report["nodes"]
+    assert list(per) == [n.name for n in nodes]
+    assert all(v["samples"] == 5 and v["float_peak"] > 0 for v in per.values())
+    assert per["softmax_y"]["max_abs_error"] == pytest.approx(report["max_abs_error"])  # the output node
+    assert 0 < per["layernormalization_n"]["max_abs_error"] < 0.05
