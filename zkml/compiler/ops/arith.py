@@ -14,8 +14,8 @@ from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, Signal
 from zkml.circuit.gadgets.compare import sign_bit
 from zkml.circuit.gadgets.divide import _product, divide, isqrt
-from zkml.compiler.ops.common import (OpError, _affine, _broadcast, _bits, _negate, _scale_to, normalize, operand,
-                                      products, weight_frac)
+from zkml.compiler.ops.common import (OpError, _affine, _bits, _broadcast, _negate, _scale_to, normalize, products,
+                                      weight_frac)
 from zkml.compiler.ops.elementwise import _max_const, absolute
 from zkml.compiler.qtensor import MAX_BITS, QTensor
 
@@ -202,6 +202,3 @@ def op_hard_swish(ctx, node, x):
     p = products(ctx, x, h, np.arange(n), np.arange(n))
     return normalize(ctx, QTensor(p.signal.reshape(x.shape), p.frac, p.lo.reshape(x.shape), p.hi.reshape(x.shape)))
 
-
-__all__ = ["op_div", "op_reciprocal", "op_softsign", "op_sqrt", "op_pow", "op_hard_sigmoid", "op_hard_swish",
-           "divide_tensors", "reciprocal", "square_root", "square", "operand"]
