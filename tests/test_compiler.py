@@ -319,3 +319,28 @@ def test_models_from_other_exporters(model, data):
         assert np.max(np.abs(forward(c, x)[0].ravel() - ref)) <= 0.02 * max(1.0, np.abs(ref).max())
     w, _ = witness(c, xs[0])
     c.r1cs.check_witness(w)
+
+
+def _fixed_leading_model(tmp_path, const_shape):
+    """x (2, 2) plus a constant: pinned to batch 1 only when the constant says it is a batch."""
+    c = np.arange(np.prod(const_shape), dtype=np.float32).reshape(const_shape)
+    g = helper.make_graph([helper.make_node("Add", ["x", "c"], ["y"], name="add")], "lead",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2])],
+                          [numpy_helper.from_array(c, "c")])
+    path = tmp_path / f"lead{len(const_shape)}.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_a_fixed_leading_dimension_is_data_when_a_constant_has_it(tmp_path):
+    import onnxruntime as ort
+
+    x = np.array([[0.5, -1.0], [1.5, 2.0]])
+    whole = _fixed_leading_model(tmp_path, (2, 2))  # an elementwise operand of the whole input
+    c = compile_model(whole, x[None])
+    assert c.input_shape == (2, 2)
+    want = ort.InferenceSession(str(whole)).run(None, {"x": x.astype(np.float32)})[0]
+    assert np.allclose(forward(c, x)[0], want, atol=1e-2)
+    batch = _fixed_leading_model(tmp_path, (2,))  # a per-feature operand: the 2 rows are a batch
+    assert compile_model(batch, x[:1]).input_shape == (1, 2)

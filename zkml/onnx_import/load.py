@@ -78,12 +78,23 @@ def _pin_batch(model: onnx.ModelProto) -> None:
     fixed leading batch dimension of the inputs are set to 1; stale intermediate and output
     shapes are dropped so shape inference recomputes them."""
     initializers = {t.name for t in model.graph.initializer}
+    # a constant of the input's rank with the same fixed leading dimension (an elementwise
+    # operand the size of the whole input) says that dimension is data, not a batch
+    const_heads = {(len(t.dims), int(t.dims[0])) for t in model.graph.initializer if len(t.dims)}
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value" and len(a.t.dims):
+                    const_heads.add((len(a.t.dims), int(a.t.dims[0])))
     for vi in model.graph.input:
         if vi.name in initializers:
             continue
         dims = vi.type.tensor_type.shape.dim
         for i, d in enumerate(dims):
-            if not d.HasField("dim_value") or (i == 0 and len(dims) > 1 and d.dim_value > 1):
+            fixed_batch = i == 0 and len(dims) > 1 and d.HasField("dim_value") and d.dim_value > 1
+            if fixed_batch and (len(dims), int(d.dim_value)) in const_heads:
+                continue
+            if not d.HasField("dim_value") or fixed_batch:
                 d.dim_value = 1
     del model.graph.value_info[:]
     for vi in model.graph.output:
