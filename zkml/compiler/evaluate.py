@@ -152,8 +152,10 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
                 raise ZkmlError(f"{len(class_k)} per-class thresholds for a model of {n_classes} classes")
         label_w, pred_w, tp_w, pred = _classify(b, logits, int(label))
         label_ws.append(label_w), pred_ws.append(pred_w), tp_ws.append(tp_w), preds.append(pred)
-        committed_w += [int(q) for q in np.asarray(x_wires).ravel()] + [int(q) for q in label_w]
-        committed_v += [int(q) for q in xq.ravel()] + [int(j == int(label)) for j in range(n_classes)]
+        for w, v in _packed_sample(b, np.asarray(x_wires).ravel(), xq.ravel(), np.asarray(label_w).ravel(),
+                                   int(label), n_classes, c.input_bits):
+            committed_w.append(w)
+            committed_v.append(v)
     counts = counts_of(labels, preds, n_classes)
     if counts.correct < k:
         raise ZkmlError(f"the model gets {counts.correct} of {n} right, fewer than K = {k}: the claim is false")
@@ -204,10 +206,55 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
     return b, counts, cv
 
 
+PACK_BITS = 248  # bits of values packed into one field element before the commitment hashes it
+
+
+def _sample_fields(xq: np.ndarray, label: int, n_classes: int, input_bits: int) -> list[tuple[list[int], int]]:
+    """A sample as the commitment hashes it: (values, width) groups, each value in [0, 2^width):
+    the input shifted by 2^(bits-1), then the one-hot label bits."""
+    half = 1 << (input_bits - 1)
+    return [([int(q) + half for q in xq], input_bits), ([int(j == label) for j in range(n_classes)], 1)]
+
+
+def _pack(values: list[int], width: int) -> list[int]:
+    per = PACK_BITS // width
+    return [sum(v << (width * k) for k, v in enumerate(values[i:i + per])) for i in range(0, len(values), per)]
+
+
+def _packed_sample(b: CircuitBuilder, x_wires, xq, label_wires, label: int, n_classes: int, input_bits: int):
+    """(wire, value) of each packed field element of one sample: a wire equal to the linear
+    combination sum_k 2^(width k) (v_k + offset). Sound because every packed value is
+    range-checked to its width already (the input by run_graph, the one-hot bits as bits), so
+    distinct samples never pack alike; the commitment then hashes a few elements per sample
+    instead of one per pixel."""
+    from zkml.circuit.gadgets.poseidon import _lc_obj
+
+    out = []
+    half = 1 << (input_bits - 1)
+    for (values, width), wires, offset in zip(_sample_fields(xq, label, n_classes, input_bits),
+                                              (np.asarray(x_wires).ravel(), np.asarray(label_wires).ravel()),
+                                              (half, 0)):
+        per = PACK_BITS // width
+        for i, packed in enumerate(_pack(values, width)):
+            ws = [int(w) for w in wires[i * per:(i + 1) * per]]
+            pw = int(b.alloc(np.array([packed], dtype=object))[0])
+            if b.emit:
+                shifts = [1 << (width * k) for k in range(len(ws))]
+                lc = _lc_obj([0] * (len(ws) + 2), ws + [0, pw], shifts + [offset * sum(shifts), -1], 1)
+                b.enforce_linear(lc)
+            else:
+                b.n_constraints += 1
+            out.append((pw, packed))
+    return out
+
+
 def commitment_of(c: Compiled, xs: np.ndarray, labels: np.ndarray, n_classes: int, salt: int,
                   chunk_index: int | None = None) -> int:
-    """The dataset commitment ``build_evaluation`` publishes, computed outside the circuit."""
+    """The dataset commitment ``build_evaluation`` publishes, computed outside the circuit:
+    Poseidon, chained, over [chunk index], each sample's packed fields (``_sample_fields``), salt."""
     vals = [] if chunk_index is None else [chunk_index]
     for i, (x, label) in enumerate(zip(xs, labels)):
-        vals += [int(q) for q in quantize_input(c, x, f"sample {i}").ravel()] + [int(j == int(label)) for j in range(n_classes)]
+        xq = quantize_input(c, x, f"sample {i}").ravel()
+        for values, width in _sample_fields(xq, int(label), n_classes, c.input_bits):
+            vals += _pack(values, width)
     return chain_value(vals + [salt])
