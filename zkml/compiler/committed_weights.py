@@ -76,8 +76,9 @@ class WeightSet:
 class WeightWires:
     """The weight wires of one circuit build, in allocation order, for the commitment."""
 
-    def __init__(self, b: CircuitBuilder, weights: WeightSet, weight_bits: int, source: str):
+    def __init__(self, b: CircuitBuilder, weights: WeightSet, weight_bits: int, source: str, quantize: bool = True):
         self.b, self.weights, self.weight_bits, self.source = b, weights, weight_bits, source
+        self.quantize = quantize  # False: the graph's weights are zero-filled (a bundle's architecture)
         self.parts: list[tuple[Signal, int]] = []  # (wires, signed bits)
 
     def quantized(self, ctx, node, x: QTensor, make_float):
@@ -87,7 +88,7 @@ class WeightWires:
         scale = ws.scales.get(name)
         if f"{name}/w" in ws.tensors and scale is not None:
             return ws.tensors[f"{name}/w"], ws.tensors[f"{name}/b"], int(scale["frac"])
-        if not all(ctx.is_const(i) for i in node.inputs[1:] if i):
+        if not self.quantize or not all(ctx.is_const(i) for i in node.inputs[1:] if i):
             raise WeightsMismatch(f"{self.source}: node '{name}' ({node.op}): its weights are not in the weights "
                                   "file; prove with the private weights file the bundle was compiled with")
         from zkml.compiler.ops.common import weight_frac

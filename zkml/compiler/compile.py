@@ -73,6 +73,7 @@ class Compiled:
     lookups: dict | None = None  # lookup circuits: {"range_width", "tables": [{name, rows, columns, lookups}]}
     weight_set: object = None  # committed weights: zkml.compiler.committed_weights.WeightSet (the owner's part)
     weights_commitment: int | None = None  # its Poseidon commitment, once built
+    architecture_only: bool = False  # loaded from a bundle: committed weights come from the private weights file
 
 
 def load_for_compile(path) -> Graph:
@@ -174,8 +175,12 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
         from zkml.compiler.committed_weights import WeightSet, WeightWires
 
         if c.weight_set is None:
+            if c.architecture_only:
+                raise ZkmlError(f"{c.graph.source}: a --weights committed bundle proves with its private weights "
+                                "file (private/weights.npz); pass --weights FILE")
             c.weight_set = WeightSet()
-        ctx.committed = b.weight_wires = WeightWires(b, c.weight_set, cfg.weight_bits, c.graph.source)
+        ctx.committed = b.weight_wires = WeightWires(b, c.weight_set, cfg.weight_bits, c.graph.source,
+                                                    quantize=not c.architecture_only)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
         b.where = node.name
