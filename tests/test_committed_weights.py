@@ -132,3 +132,28 @@ def test_architecture_without_weights_file_refused():
     c.weight_set, c.architecture_only = None, True
     with pytest.raises(ZkmlError, match="private weights file"):
         witness(c, cal[0])
+
+
+def test_lean_poseidon_matches_and_rejects_mutations():
+    import random
+
+    from zkml.circuit.builder import PUBLIC_OUTPUT, CircuitBuilder, Signal
+    from zkml.circuit.builder import LC
+    from zkml.circuit.gadgets.poseidon import hash_wires_lean
+    from zkml.crypto.poseidon import poseidon
+
+    rng = random.Random(5)
+    for n in (1, 16):
+        b = CircuitBuilder()
+        vals = [rng.randrange(R) for _ in range(n)]
+        ws = b.alloc(np.array(vals, dtype=object))
+        ow, ov = hash_wires_lean(b, [int(w) for w in ws], vals)
+        assert ov == poseidon(vals)
+        b.publish(Signal(LC.of_wires(np.array([ow])), np.array([ov], dtype=object)), PUBLIC_OUTPUT)
+        r1cs, w = b.r1cs(), b.witness()
+        r1cs.check_witness(w)
+        for i in rng.sample(range(1, len(w)), 25):
+            bad = list(w)
+            bad[i] = (bad[i] + 1) % R
+            with pytest.raises(UnsatisfiedWitness):
+                r1cs.check_witness(bad)

@@ -150,7 +150,12 @@ def _lean_plan(t: int):
 
 
 def _lean_values(t: int, values: list[int]) -> list[int]:
-    """The S-box inputs' values in order, and the output last."""
+    """The S-box inputs' values in order, and the output last (a copy: callers pop)."""
+    return list(_lean_values_cached(t, tuple(int(v) % R for v in values)))
+
+
+@lru_cache(maxsize=8192)  # a committed model's weights hash to the same values at every proof
+def _lean_values_cached(t: int, values: tuple) -> tuple:
     rc, mds = constants(t)
     rp = PARTIAL_ROUNDS[t - 2]
     half = FULL_ROUNDS // 2
@@ -163,7 +168,7 @@ def _lean_values(t: int, values: list[int]) -> list[int]:
             ins.append(state[i])
             state[i] = pow(state[i], 5, R)
         state = [sum(m * v for m, v in zip(row, state)) % R for row in mds]
-    return ins + [state[0]]
+    return tuple(ins + [state[0]])
 
 
 def hash_wires_lean(b: CircuitBuilder, wires: list[int], values: list[int]) -> tuple[int, int]:
