@@ -484,11 +484,19 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("-o", "--output", "out", type=_dir, help="Bundle folder (default circuits/<model name>).")
 @click.option("--frac-bits", default=8, show_default=True, help="Fraction bits of activations.")
 @click.option("--weight-bits", default=16, show_default=True, help="Significant bits kept of each weight tensor.")
-@click.option("--input-visibility", type=click.Choice(["public", "committed"]), default="public", show_default=True,
-              help="public: the input is a public signal; committed: only its Poseidon commitment is.")
-@click.option("--public-signals", type=click.Choice(["packed", "hash"]), default="packed", show_default=True,
-              help="packed: outputs and public input packed into few field elements; hash: one Poseidon hash of "
-                   "them (cheapest on chain: one public input).")
+@click.option("--input", "--input-visibility", "input_visibility", type=click.Choice(["public", "committed"]),
+              default="public", show_default=True,
+              help="public: the input is a public signal; committed: only its salted Poseidon commitment is "
+                   "(--input-visibility is the older name).")
+@click.option("--weights", "weights", type=click.Choice(["fixed", "committed"]), default="fixed", show_default=True,
+              help="fixed: weights are circuit constants (the key is the model); committed: private witness values "
+                   "behind a salted Poseidon commitment, a public signal (the key is the architecture; the "
+                   "weights and salt go to OUT/private/weights.npz, which the prover keeps).")
+@click.option("--outputs", "outputs", type=click.Choice(["public", "hashed"]), default=None,
+              help="public (default): outputs and public input packed into few field elements; hashed: one "
+                   "Poseidon hash of them (cheapest on chain: one public input).")
+@click.option("--public-signals", type=click.Choice(["packed", "hash"]), default=None,
+              help="The older name of --outputs: packed = public, hash = hashed.")
 @click.option("--input-margin", type=click.FloatRange(0), default=1.0, show_default=True,
               help="prove refuses an input feature outside its calibrated [min, max] widened by this fraction "
                    "of the range.")
@@ -499,9 +507,14 @@ _dir = click.Path(file_okay=False, path_type=Path)
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @_json
 def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path | None, out: Path | None,
-                frac_bits: int, weight_bits: int, input_visibility: str, public_signals: str, input_margin: float,
-                lookups: str | None, force: bool, as_json: bool) -> None:
+                frac_bits: int, weight_bits: int, input_visibility: str, weights: str, outputs: str | None,
+                public_signals: str | None, input_margin: float, lookups: str | None, force: bool, as_json: bool) -> None:
     """Compile MODEL (ONNX) into a circuit bundle: quantize, build the R1CS, report fidelity."""
+    alias = {"packed": "public", "hash": "hashed"}.get(public_signals) if public_signals else None
+    if outputs and alias and outputs != alias:
+        raise click.UsageError(f"--outputs {outputs} and --public-signals {public_signals} disagree; pass one")
+    outputs = outputs or alias or "public"
+    public_signals = "hash" if outputs == "hashed" else "packed"
     if rebuild_from is not None:
         return _rebuild(rebuild_from, model, calibration, as_json)
     if model is None or calibration is None:
@@ -522,7 +535,8 @@ def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path
     xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
         c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals,
-                                                   input_margin, None if lookups is None else lookups == "on"),
+                                                   input_margin, None if lookups is None else lookups == "on",
+                                                   weights=weights),
                           source=str(calibration),
                           progress=(lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
                           if _progress_shown() else None)
@@ -534,13 +548,21 @@ def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path
     if notice(report):
         err.print(escape(notice(report)), highlight=False, soft_wrap=True)
     from zkml.bundle.rebuild import build_record
+    from zkml.compiler.visibility import entropy_warnings
 
+    for line in entropy_warnings(c):
+        err.print(f"warning: {escape(line)}", highlight=False, soft_wrap=True)
     write_new_bundle(out, model, c, {"fidelity": report, "build": build_record(model, calibration, c)}, force)
+    if weights == "committed":
+        err.print(f"note: {escape(str(out))}/private/weights.npz holds the weights and the commitment's salt: keep it, "
+                  "and publish the bundle without its private/ folder", highlight=False, soft_wrap=True)
     if as_json:
         _emit({"bundle": str(out), "model": str(model), "circuit": {"constraints": c.r1cs.n_constraints,
                "wires": c.r1cs.n_wires, "public": c.r1cs.n_public - int(c.r1cs.has_lookups),
                "lookups": c.r1cs.has_lookups}, "input_visibility": input_visibility,
-               "public_signals": public_signals, "fidelity": report, "wrote": [str(out)], **_usage(t0)})
+               "public_signals": public_signals,
+               "visibility": {"input": input_visibility, "weights": weights, "outputs": outputs}, "fidelity": report,
+               "wrote": [str(out)], **_usage(t0)})
     else:
         pub = (f"{c.r1cs.n_public - 1} public signals and the lookup challenge" if c.r1cs.has_lookups
                else f"{c.r1cs.n_public} public signals")
@@ -649,8 +671,12 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None, no_dev_ptau: bool, as_json
 @click.option("--input", "-i", "input_file", type=_existing, required=True, help="The input tensor (.npz, .npy or .json).")
 @click.option("-o", "--output", "out", type=_output, default="proof.json", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
+@click.option("--weights", "weights_file", type=_existing, default=None,
+              help="A --weights committed bundle's private weights file (default BUNDLE/private/weights.npz); "
+                   "refused unless it opens the bundle's weights commitment.")
 @_json
-def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str, as_json: bool) -> None:
+def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str, weights_file: Path | None,
+                     as_json: bool) -> None:
     """Prove an inference of BUNDLE's model on an input; writes the claim and proof."""
     from zkml.bundle import store
     from zkml.compiler.input_range import check_input_range
@@ -664,7 +690,7 @@ def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str, as_
 
     _refuse_prove_overlap(bundle, input_file, out)
     with step("Proving"):
-        doc = prove_inference(bundle, x, out, device, what=str(input_file))
+        doc = prove_inference(bundle, x, out, device, what=str(input_file), weights=weights_file)
     if as_json:
         opening = Path(str(out) + ".opening.json")
         _emit({"proof": str(out), "bundle": str(bundle), "input": str(input_file),

@@ -3,6 +3,7 @@ step is timed as a whole command, as zkml's are (the wheel ships Python bindings
 
     python ezkl_step.py prepare DIR MODEL.onnx CALIBRATION.npz INPUT.npz [INDEX]
     python ezkl_step.py compile|srs|setup|prove|verify DIR
+    python ezkl_step.py compile DIR fixed|private|hashed   (param_visibility; default fixed)
 
 prepare (untimed) fixes the model's symbolic dimensions to 1 and writes the calibration and
 proving inputs as ezkl's JSON; compile is gen_settings + calibrate_settings ("resources") +
@@ -61,7 +62,8 @@ def main() -> int:
                                           "vk.key", "pk.key", "input.json", "witness.json", "proof.json")}
     if step == "compile":
         args = ezkl.PyRunArgs()
-        args.input_visibility, args.output_visibility, args.param_visibility = "public", "public", "fixed"
+        params = sys.argv[3] if len(sys.argv) > 3 else "fixed"  # fixed, private or hashed (bench_private_weights.py)
+        args.input_visibility, args.output_visibility, args.param_visibility = "public", "public", params
         _run(ezkl.gen_settings, f["model.onnx"], f["settings.json"], py_run_args=args)
         _run(ezkl.calibrate_settings, f["cal.json"], f["model.onnx"], f["settings.json"], "resources")
         ok = _run(ezkl.compile_circuit, f["model.onnx"], f["model.compiled"], f["settings.json"])

@@ -81,8 +81,17 @@ def check_claim(doc: dict, manifest: dict, vk_sha256: str, bundle, where: str) -
                           f"{vk_sha256[:16]}…: the proof was made with another key; pass the right --bundle or re-prove")
     parts = output_parts(manifest, get(claim, "outputs", list, "claim", where), where, exact=True)
     parts.append(input_part(manifest["input"], get(claim, "input", dict, "claim", where), where, exact=True))
+    parts += weights_part(manifest)
     check_proof_fields(doc, where)
     return parts
+
+
+def weights_part(manifest: dict) -> list[tuple[str, list[int]]]:
+    """The weights commitment's public signal (after the input's) for --weights committed: the
+    claim's weights_sha256, already compared with the bundle's, is that commitment."""
+    if manifest["config"].get("weights", "fixed") != "committed":
+        return []
+    return [("claim.weights_sha256 (the weights commitment)", [int(manifest["model"]["weights_sha256"], 16)])]
 
 
 def check_proof_fields(doc: dict, where: str) -> None:

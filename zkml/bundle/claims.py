@@ -24,7 +24,7 @@ import numpy as np
 from zkml.circuit import fixedpoint
 from zkml.bundle import store
 from zkml.bundle.claim_fields import (PROOF_VERSION, check_claim, claim_vk_sha256, groth16_proof, input_part,
-                                      load_proof, output_parts, public_signals)
+                                      load_proof, output_parts, public_signals, weights_part)
 from zkml.crypto.bn254 import R, ints_to_limbs
 from zkml.errors import FormatError, ZkmlError
 from zkml.formats.atomic import OutputSet
@@ -38,22 +38,23 @@ class Prover:
     """A bundle's compiled program and proving key, loaded once: what a worker keeps between
     proofs (``zkml prove-batch``). ``pk`` may be given when it is already in memory."""
 
-    def __init__(self, bundle: Path, pk=None):
+    def __init__(self, bundle: Path, pk=None, weights: Path | None = None):
         from zkml.formats.zkey import read_zkey
 
         self.bundle = Path(bundle)
         self.manifest = store.read_manifest(self.bundle)
         self.compiled = store.load_compiled(self.bundle, self.manifest)
+        store.load_private_weights(self.bundle, self.manifest, self.compiled, weights)  # --weights committed only
         zkey = store.check_file(self.bundle, self.manifest, store.ZKEY_FILE)
         self.vk_sha256 = store.sha256_file(store.check_file(self.bundle, self.manifest, store.VK_FILE))
         self.pk = pk if pk is not None else read_zkey(zkey)
 
 
 def prove_inference(bundle: Path, x: np.ndarray, out_path: Path, device: str = "cpu", what: str = "input",
-                    prover: Prover | None = None) -> dict:
+                    prover: Prover | None = None, weights: Path | None = None) -> dict:
     from zkml.groth16.prover import prove
 
-    prover = prover or Prover(bundle)
+    prover = prover or Prover(bundle, weights=weights)
     bundle, manifest, compiled, pk = prover.bundle, prover.manifest, prover.compiled, prover.pk
     committed = compiled.config.input_visibility == "committed"
     salt = secrets.randbelow(R) if committed else 0
@@ -121,6 +122,7 @@ def expected_public(manifest: dict, claim: dict, where) -> list[int]:
         raise FormatError(f"{where}: an inference claim holds 'input' (an object) and 'outputs' (a list)")
     parts = output_parts(manifest, outputs, where, exact=False)
     parts.append(input_part(manifest["input"], inp, where, exact=False))
+    parts += weights_part(manifest)
     return _combine(manifest, parts)
 
 

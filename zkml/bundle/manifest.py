@@ -66,6 +66,13 @@ def check_manifest(m, where: str) -> dict:
         raise FormatError(f"{where}: field 'config.public_signals' must be 'packed' or 'hash'")
     if "lookups" in m["config"]:
         field(m, "config.lookups", bool, where)
+    if field(m, "config", dict, where).get("weights", "fixed") not in ("fixed", "committed"):
+        raise FormatError(f"{where}: field 'config.weights' must be 'fixed' or 'committed'")
+    if m["config"].get("weights") == "committed":
+        c = field(m, "weights.commitment", str, where)
+        if not _HEX64.fullmatch(c) or m["model"]["weights_sha256"] != c:
+            raise FormatError(f"{where}: field 'weights.commitment' must be 64 hex digits, equal to model.weights_sha256")
+        field(m, "weights.scales", dict, where)
     inp = field(m, "input", dict, where)
     field(m, "input.name", str, where)
     shape = _int_list(field(m, "input.shape", list, where), "input.shape", where, positive=True)

@@ -88,19 +88,43 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
         model = onnx.load(str(model_path), load_external_data=True)
+        committed = compiled.config.weights == "committed"
+        graph = compiled.graph
+        weights_section = {}
+        if committed:  # the published part holds the architecture: committed weights zero-filled
+            from zkml.bundle.private_weights import (WEIGHTS_FILE, commitment_hex, committed_constants, strip_weights,
+                                                     write_weights)
+
+            names = committed_constants(graph)
+            model = strip_weights(model, names)
+            graph = _zeroed_graph(graph, names)
+            write_weights(tmp / WEIGHTS_FILE, compiled.weight_set, compiled.weights_commitment)
+            weights_section = {"weights": {
+                "visibility": "committed", "commitment": commitment_hex(compiled.weights_commitment),
+                "scales": compiled.weight_set.scales, "private_file": WEIGHTS_FILE,
+                "committed_constants": sorted(names), "values": compiled.weight_set.n_values(),
+                "fixed_constants": sorted(set(graph.constants) - names)}}
         onnx.save(model, str(tmp / MODEL_FILE))  # weights inline: the bundle stands alone
         write_r1cs(tmp / R1CS_FILE, compiled.r1cs)
         from zkml.bundle.program import program_files
 
-        stored = program_files(compiled.graph, tmp)
+        stored = program_files(graph, tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "name": dest.name,
             "backend": "groth16",
             "curve": "bn254",
-            "model": {"source": str(model_path), "sha256": sha256_file(model_path), "weights_sha256": weights_hash(model)},
+            # committed weights: the model is the architecture (the bundle's model.onnx) and the
+            # weights commitment takes the place of the weights' sha256, so the model id binds it
+            "model": {"source": str(model_path),
+                      "sha256": sha256_file(tmp / MODEL_FILE) if committed else sha256_file(model_path),
+                      "weights_sha256": weights_section["weights"]["commitment"] if committed else weights_hash(model)},
             "config": {"frac_bits": compiled.config.frac_bits, "weight_bits": compiled.config.weight_bits,
-                       "public_signals": compiled.config.public_signals, "lookups": bool(compiled.config.lookups)},
+                       "public_signals": compiled.config.public_signals, "lookups": bool(compiled.config.lookups),
+                       "weights": compiled.config.weights, "outputs": compiled.config.outputs},
+            "visibility": {"input": compiled.config.input_visibility, "weights": compiled.config.weights,
+                           "outputs": compiled.config.outputs},
+            **weights_section,
             "input": {"name": compiled.input_name, "shape": list(compiled.input_shape), "bits": compiled.input_bits,
                       "frac": compiled.input_frac,
                       "tensor_fracs": compiled.tensor_fracs,
@@ -135,6 +159,16 @@ def write_new_bundle(dest: Path, model_path: Path, compiled: Compiled, extra: di
                 where = dest / Path(e.filename).relative_to(tmp)
             raise OutputError(os_error_message(e, where)) from None
         raise
+
+
+def _zeroed_graph(graph, names: set):
+    """The graph with the constants ``names`` zero-filled (shapes kept)."""
+    import numpy as np
+
+    from zkml.onnx_import.graph import Graph
+
+    consts = {k: (np.zeros_like(np.asarray(v)) if k in names else v) for k, v in graph.constants.items()}
+    return Graph(graph.nodes, consts, graph.inputs, graph.outputs, graph.shapes, graph.opset, graph.source, None)
 
 
 def read_manifest(bundle: Path) -> dict:
@@ -201,12 +235,27 @@ def load_compiled(bundle: Path, manifest: dict | None = None) -> Compiled:
     graph = load_graph(bundle, manifest)
     cfg = CompileConfig(manifest["config"]["frac_bits"], manifest["config"]["weight_bits"],
                         manifest["input"]["visibility"], manifest["config"].get("public_signals", "packed"),
-                        lookups=manifest["config"].get("lookups", False))  # bundles from before lookups: plain
+                        lookups=manifest["config"].get("lookups", False),  # bundles from before lookups: plain
+                        weights=manifest["config"].get("weights", "fixed"))
     inp = manifest["input"]
     c = Compiled(graph, cfg, inp["name"], tuple(inp["shape"]), inp["bits"], inp["frac"], inp.get("tensor_fracs", {}))
     c.input_range = inp.get("range")
     c.outputs = [(o["name"], tuple(o["shape"]), o["frac"]) for o in manifest["outputs"]]
+    if cfg.weights == "committed":  # the prover's part: the private weights file (load_private_weights)
+        c.architecture_only = True
     return c
+
+
+def load_private_weights(bundle: Path, manifest: dict, compiled, path: Path | None = None) -> None:
+    """Give a committed-weights program its weights: ``path`` or the bundle's private/weights.npz,
+    refused (named) unless it opens the bundle's weights commitment."""
+    from zkml.bundle.private_weights import WEIGHTS_FILE, read_weights
+
+    if compiled.config.weights != "committed":
+        return
+    path = Path(path) if path is not None else Path(bundle) / WEIGHTS_FILE
+    compiled.weight_set = read_weights(path, compiled.config.weight_bits, manifest["weights"]["commitment"])
+    compiled.weights_commitment = int(manifest["weights"]["commitment"], 16)
 
 
 def load_graph(bundle: Path, manifest: dict):

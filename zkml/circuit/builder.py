@@ -133,6 +133,7 @@ class CircuitBuilder:
         self._committed = False
         self._argument = None  # zkml.circuit.logup.LookupArgument, made on first use
         self._unbounded: dict[int, tuple[int, int]] = {}  # wire -> (value, bits): see bound_later
+        self._round2_checks: list = []  # f(b, c) run after the LogUp round 2: checks that use the challenge
 
     # --- wires --------------------------------------------------------------------------------
 
@@ -272,6 +273,15 @@ class CircuitBuilder:
             raise RuntimeError("round2 before commit_round1")
         if self._argument is not None and self._argument.challenge_wire is not None:
             self._argument.round2(int(c))
+            for check in self._round2_checks:
+                check(self, int(c) % R)
+
+    def after_challenge(self, check) -> None:
+        """Run ``check(b, c)`` in round 2 (a lookup circuit: one whose round 1 has a table):
+        a random-evaluation check of round-1 wires, such as committed_weights' Freivalds check."""
+        if self._committed:
+            raise RuntimeError("after_challenge after commit_round1")
+        self._round2_checks.append(check)
 
     def set_value(self, wire: int, value) -> None:
         """Overwrite the value of one wire (the challenge, once known)."""

@@ -31,10 +31,19 @@ class CompileConfig:
     public_signals: str = "packed"  # "packed": packed values are public; "hash": one Poseidon hash of them
     input_margin: float = 1.0  # calibrated input ranges are widened by this fraction of each feature's range
     lookups: bool | None = None  # range checks and activations as LogUp lookups (two-round Groth16); None: DEFAULT_LOOKUPS
+    weights: str = "fixed"  # "fixed": circuit constants (the key is the model); "committed": private wires, a salted
+    # Poseidon commitment of them is public (the key is the architecture): zkml/compiler/committed_weights.py
 
     def __post_init__(self):
         if self.lookups is None:
             self.lookups = DEFAULT_LOOKUPS
+        if self.weights not in ("fixed", "committed"):
+            raise ZkmlError(f"weights visibility must be 'fixed' or 'committed', not {self.weights!r}")
+
+    @property
+    def outputs(self) -> str:
+        """The outputs' visibility in the shared vocabulary: public (packed) or hashed."""
+        return "hashed" if self.public_signals == "hash" else "public"
 
 
 # The default of ``--lookups``. Off until the two-round prover (zkml/groth16) proves lookup
@@ -62,6 +71,9 @@ class Compiled:
     input_range: dict | None = None  # per-feature calibrated range (zkml/compiler/input_range.py)
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # ops' quantized weights, per node
     lookups: dict | None = None  # lookup circuits: {"range_width", "tables": [{name, rows, columns, lookups}]}
+    weight_set: object = None  # committed weights: zkml.compiler.committed_weights.WeightSet (the owner's part)
+    weights_commitment: int | None = None  # its Poseidon commitment, once built
+    architecture_only: bool = False  # loaded from a bundle: committed weights come from the private weights file
 
 
 def load_for_compile(path) -> Graph:
@@ -160,6 +172,16 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray, tensors: dict | No
     range_check_signed(b, x.reshape(-1), c.input_bits)
     limit = 1 << (c.input_bits - 1)
     ctx = Context(b, c.graph, cfg.frac_bits, cfg.weight_bits, cache=c.cache)
+    if cfg.weights == "committed":
+        from zkml.compiler.committed_weights import WeightSet, WeightWires
+
+        if c.weight_set is None:
+            if c.architecture_only:
+                raise ZkmlError(f"{c.graph.source}: a --weights committed bundle proves with its private weights "
+                                "file (private/weights.npz); pass --weights FILE")
+            c.weight_set = WeightSet()
+        ctx.committed = b.weight_wires = WeightWires(b, c.weight_set, cfg.weight_bits, c.graph.source,
+                                                    quantize=not c.architecture_only)
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
         b.where = node.name
@@ -228,6 +250,13 @@ def build(c: Compiled, xq: np.ndarray, emit: bool, salt: int = 0):
             b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
     else:
         public_parts += publish_packed(b, x.reshape(-1), np.full(xq.size, -limit), np.full(xq.size, limit - 1), in_kind)
+    if cfg.weights == "committed":  # after the input part: public signals are outputs, input, weights
+        ww, wv = b.weight_wires.commit()
+        c.weights_commitment = int(wv)
+        if hashed:
+            public_parts.append((ww, wv))
+        else:
+            b.publish(Signal(LC.of_wires(np.array([ww])) if emit else None, np.array([wv], dtype=object)), PUBLIC_INPUT)
     output_parts: list[tuple[int, int]] = []
     for t in outputs:
         output_parts += publish_packed(b, t.signal.reshape(-1), t.lo, t.hi, out_kind)
@@ -300,7 +329,10 @@ def calibrated_fracs(graph: Graph, calibration: np.ndarray, frac_bits: int, limi
 def calibrated_scales(c: Compiled) -> dict:
     """Every scale a compile chose from its calibration data: with the model and the options,
     what the R1CS is a function of (recorded in the manifest, reused by a rebuild)."""
-    return {"input_frac": c.input_frac, "input_bits": c.input_bits, "tensor_fracs": dict(c.tensor_fracs)}
+    scales = {"input_frac": c.input_frac, "input_bits": c.input_bits, "tensor_fracs": dict(c.tensor_fracs)}
+    if c.config.weights == "committed" and c.weight_set is not None:
+        scales["weight_scales"] = {k: dict(v) for k, v in c.weight_set.scales.items()}
+    return scales
 
 
 def compile_model(path, calibration: np.ndarray | None, config: CompileConfig | None = None,
@@ -330,6 +362,11 @@ def compile_model(path, calibration: np.ndarray | None, config: CompileConfig | 
     if scales is not None:
         c = Compiled(graph, config, name, shape, int(scales["input_bits"]), int(scales["input_frac"]))
         c.tensor_fracs = {str(k): int(v) for k, v in scales["tensor_fracs"].items()}
+        if config.weights == "committed" and scales.get("weight_scales"):
+            from zkml.compiler.committed_weights import WeightSet
+
+            c.weight_set = WeightSet(scales={str(k): {"frac": int(v["frac"]), "bias_bits": int(v["bias_bits"])}
+                                             for k, v in scales["weight_scales"].items()})
         if calibration is not None:
             c.input_range = calibrated_range(calibration, config.input_margin)
         clock.done(f"took the recorded scales of {len(c.tensor_fracs)} tensors")

@@ -134,6 +134,9 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
         raise ZkmlError(f"an evaluation needs as many labels as samples (got {n} samples, {len(labels)} labels)")
     if not 0 <= k <= n:
         raise ZkmlError(f"K = {k} must lie between 0 and N = {n}")
+    if c.config.weights == "committed":  # its run_graph calls would leave the weight wires uncommitted
+        raise ZkmlError(f"{c.graph.source}: evaluation claims with --weights committed are not supported yet; "
+                        "compile with --weights fixed for evaluations")
     b = CircuitBuilder(emit=emit, lookups=bool(c.config.lookups))
     committed_w, committed_v = [], []
     label_ws, pred_ws, tp_ws, preds = [], [], [], []

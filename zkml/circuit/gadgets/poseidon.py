@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from functools import lru_cache
+
 from zkml.circuit.builder import LC, CircuitBuilder
 from zkml.crypto.bn254 import R
 from zkml.crypto.poseidon import FULL_ROUNDS, PARTIAL_ROUNDS, constants, poseidon
@@ -94,8 +96,9 @@ def commit(b: CircuitBuilder, wires: np.ndarray, values: np.ndarray, salt: int) 
     return chain_hash(b, ws, vs)
 
 
-def chain_hash(b: CircuitBuilder, ws: list[int], vs: list[int]) -> tuple[int, int]:
-    """(wire, value) of ``chain_value`` over the given wires."""
+def chain_hash(b: CircuitBuilder, ws: list[int], vs: list[int], lean: bool = False) -> tuple[int, int]:
+    """(wire, value) of ``chain_value`` over the given wires (``lean``: with ``hash_wires_lean``)."""
+    permute = hash_wires_lean if lean else hash_wires
     chain_w, chain_v = None, 0
     for i in range(0, len(ws), CHUNK):
         if chain_w is None:
@@ -104,5 +107,96 @@ def chain_hash(b: CircuitBuilder, ws: list[int], vs: list[int]) -> tuple[int, in
                 b.enforce_linear(_lc_obj([0], [chain_w], [1], 1))  # the chain starts at 0
             else:
                 b.n_constraints += 1
-        chain_w, chain_v = hash_wires(b, [chain_w] + ws[i:i + CHUNK], [chain_v] + vs[i:i + CHUNK])
+        chain_w, chain_v = permute(b, [chain_w] + ws[i:i + CHUNK], [chain_v] + vs[i:i + CHUNK])
     return chain_w, chain_v
+
+
+# --- the lean permutation: S-box constraints only ----------------------------------------------
+#
+# The permutation is linear between S-boxes, and R1CS linear combinations are free, so only the
+# S-boxes need constraints (3 each: 8 t + R_P of them, 612 constraints at t = 17 against 1,904
+# with every state bound to fresh wires). Each S-box input is a fixed linear combination of the
+# constant wire, the permutation's inputs and the earlier S-box outputs; the coefficients depend
+# on t alone and are worked out once per process (``_lean_plan``).
+
+
+@lru_cache(maxsize=None)
+def _lean_plan(t: int):
+    """(S-box inputs, output, full flags): each input and the output as (variables, coeffs),
+    variables numbered 0 = the constant 1, 1..t-1 = the inputs, t + k = the output of S-box k."""
+    rc, mds = constants(t)
+    rp = PARTIAL_ROUNDS[t - 2]
+    half = FULL_ROUNDS // 2
+    state = [{}] + [{i: 1} for i in range(1, t)]  # state[i]: variable -> coefficient; the capacity starts at 0
+    sboxes, n_var = [], t
+    for r in range(FULL_ROUNDS + rp):
+        for i in range(t):
+            state[i][0] = (state[i].get(0, 0) + rc[r * t + i]) % R
+        full = r < half or r >= half + rp
+        for i in (range(t) if full else [0]):
+            sboxes.append(state[i])
+            state[i] = {n_var: 1}
+            n_var += 1
+        new = []
+        for row in mds:
+            acc: dict = {}
+            for m, s in zip(row, state):
+                for v, c in s.items():
+                    acc[v] = (acc.get(v, 0) + m * c) % R
+            new.append({v: c for v, c in acc.items() if c})
+        state = new
+    as_arrays = lambda d: (np.array(list(d), np.int64), np.array(list(d.values()), dtype=object))  # noqa: E731
+    return [as_arrays(s) for s in sboxes], as_arrays(state[0])
+
+
+def _lean_values(t: int, values: list[int]) -> list[int]:
+    """The S-box inputs' values in order, and the output last (a copy: callers pop)."""
+    return list(_lean_values_cached(t, tuple(int(v) % R for v in values)))
+
+
+@lru_cache(maxsize=8192)  # a committed model's weights hash to the same values at every proof
+def _lean_values_cached(t: int, values: tuple) -> tuple:
+    rc, mds = constants(t)
+    rp = PARTIAL_ROUNDS[t - 2]
+    half = FULL_ROUNDS // 2
+    state = [0] + [int(v) % R for v in values]
+    ins = []
+    for r in range(FULL_ROUNDS + rp):
+        state = [(v + rc[r * t + i]) % R for i, v in enumerate(state)]
+        full = r < half or r >= half + rp
+        for i in (range(t) if full else [0]):
+            ins.append(state[i])
+            state[i] = pow(state[i], 5, R)
+        state = [sum(m * v for m, v in zip(row, state)) % R for row in mds]
+    return tuple(ins + [state[0]])
+
+
+def hash_wires_lean(b: CircuitBuilder, wires: list[int], values: list[int]) -> tuple[int, int]:
+    """(wire, value) of Poseidon(values) where wire i holds values[i]: ``hash_wires`` in a third
+    of the constraints (S-boxes only; the output bound to one wire)."""
+    t = len(wires) + 1
+    ins = _lean_values(t, values)
+    out_v = ins.pop()
+    m = len(ins)
+    x2 = [v * v % R for v in ins]
+    x4 = [v * v % R for v in x2]
+    x5 = [v * u % R for v, u in zip(x4, ins)]
+    w2 = b.alloc(np.array(x2, dtype=object))
+    w4 = b.alloc(np.array(x4, dtype=object))
+    w5 = b.alloc(np.array(x5, dtype=object))
+    out_w = int(b.alloc(np.array([out_v], dtype=object))[0])
+    if not b.emit:
+        b.n_constraints += 3 * m + 1
+        return out_w, out_v
+    sboxes, output = _lean_plan(t)
+    var_wire = np.concatenate([[0], np.asarray(wires, np.int64), w5]).astype(np.int64)  # variable -> builder wire
+    rows = np.concatenate([np.full(len(v), k, np.int64) for k, (v, _) in enumerate(sboxes)])
+    lc_x = LC(rows, var_wire[np.concatenate([v for v, _ in sboxes])], np.concatenate([c for _, c in sboxes]), m)
+    one = lambda ws: LC.of_wires(np.asarray(ws, np.int64))  # noqa: E731
+    b.enforce(lc_x, lc_x, one(w2))
+    b.enforce(one(w2), one(w2), one(w4))
+    b.enforce(one(w4), lc_x, one(w5))
+    v, c = output
+    b.enforce_linear(_lc_obj(np.zeros(len(v) + 1, np.int64), np.append(var_wire[v], out_w),
+                             np.append(c, R - 1).astype(object), 1))
+    return out_w, out_v

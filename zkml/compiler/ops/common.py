@@ -27,6 +27,7 @@ class Context:
     output_transforms: dict = field(default_factory=dict)
     stats: list = field(default_factory=list)  # per node: (name, op, shape, frac, lo, hi, constraints)
     cache: dict = field(default_factory=dict)  # quantized weights per node, kept across runs of one model
+    committed: object = None  # zkml.compiler.committed_weights.WeightWires with --weights committed
 
     def const(self, name: str) -> np.ndarray:
         if name not in self.graph.constants:

@@ -92,6 +92,17 @@ def contract(ctx, node, terms: list[str], out: str, sizes: dict, names: list[str
         return normalize(ctx, sum_groups(ctx, z, out_idx, n_out, out_shape))
     xi = names.index(runtime[0])
     x = ctx.tensors[names[xi]]
+    if ctx.committed is not None:  # private weights: one product constraint per term
+        from zkml.compiler.committed_weights import weighted_sum
+
+        w_shape = np.shape(ctx.graph.constants[names[1 - xi]])
+        wq, bq, wf = ctx.committed.quantized(ctx, node, x, lambda: (ctx.const(names[1 - xi]), np.zeros(0)))
+        if wq.shape != tuple(w_shape):
+            raise OpError(f"{ctx.graph.source}: {node.op} node '{node.name}': weights {wq.shape} in the weights file, "
+                          f"the architecture needs {tuple(w_shape)}")
+        t = weighted_sum(ctx, node, x, wq, bq, wf, out_idx, _flat_index(terms[xi], x.shape, order, sizes),
+                         _flat_index(terms[1 - xi], w_shape, order, sizes), None, out_shape)
+        return normalize(ctx, t)
 
     def make():
         w = ctx.const(names[1 - xi])

@@ -39,6 +39,17 @@ def op_matmul(ctx, node, x):
 
 
 def _dense(ctx, node, x, weights, out_shape):
+    if ctx.committed is not None:  # private weights: one constraint per product (compiler/committed_weights.py)
+        from zkml.compiler.committed_weights import weighted_sum
+
+        wq, bq, wf = ctx.committed.quantized(ctx, node, x, weights)
+        n_out, k = wq.shape
+        if x.values.size != k:
+            raise OpError(f"{ctx.graph.source}: weight expects {k} inputs, tensor has shape {x.shape}")
+        t = weighted_sum(ctx, node, x, wq, bq, wf, np.repeat(np.arange(n_out), k), np.tile(np.arange(k), n_out),
+                         np.arange(n_out * k), np.arange(n_out), tuple(out_shape(n_out)))
+        return normalize(ctx, t)
+
     def make():
         w, bias = weights()
         wf = weight_frac(ctx, w)
@@ -70,6 +81,8 @@ def op_conv(ctx, node, x):
     pos, out_sp = windows_nd(spatial, kernel, strides, pb, pe, dil)
     n_pos = pos.shape[0]
     _check_size(ctx, node, cout * cin_g * kk_n * n_pos, "multiply-adds")
+    if ctx.committed is not None:
+        return _conv_committed(ctx, node, x, wt, g, cin_g, kk_n, hw, pos, out_sp)
 
     def make():
         bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(cout)
@@ -112,8 +125,42 @@ def op_conv(ctx, node, x):
     return normalize(ctx, QTensor(sig.reshape(out_shape), x.frac + wf, lo, hi))
 
 
+def _conv_committed(ctx, node, x, wt, g, cin_g, kk_n, hw, pos, out_sp):
+    """Conv with private weights: one product constraint per (output, input, kernel offset)."""
+    from zkml.compiler.committed_weights import weighted_sum
+
+    cout, n_pos = wt.shape[0], pos.shape[0]
+
+    def weights():
+        bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(cout)
+        return wt.reshape(cout, cin_g * kk_n), bias
+
+    wq, bq, wf = ctx.committed.quantized(ctx, node, x, weights)
+    if wq.shape != (cout, cin_g * kk_n):
+        raise OpError(f"{ctx.graph.source}: Conv node '{node.name}': weights {wq.shape} in the weights file, the "
+                      f"architecture needs {(cout, cin_g * kk_n)}")
+    co, ci, kk, y = np.meshgrid(np.arange(cout), np.arange(cin_g), np.arange(kk_n), np.arange(n_pos), indexing="ij")
+    in_c = (co // (cout // g)) * cin_g + ci
+    p = pos[y, kk]
+    valid = p >= 0  # padding reads a zero: no product (the architecture's, not the weights')
+    out_shape = (1, cout) + tuple(out_sp)
+    if ctx.b.lookups and g == 1:  # a challenge is drawn anyway: Y = W X checked at one random point
+        from zkml.compiler.committed_weights import conv_by_evaluation
+
+        ci, kk = np.meshgrid(np.arange(cin_g), np.arange(kk_n), indexing="ij")
+        p = pos.T[kk.ravel()]  # (cin * kk, positions): position within the channel, -1 for padding
+        patches = np.where(p >= 0, ci.ravel()[:, None] * hw + p, -1)
+        return normalize(ctx, conv_by_evaluation(ctx, node, x, wq, bq, wf, patches, out_shape))
+    t = weighted_sum(ctx, node, x, wq, bq, wf, (co * n_pos + y)[valid], (in_c * hw + p)[valid],
+                     ((co * cin_g + ci) * kk_n + kk)[valid], np.repeat(np.arange(cout), n_pos), out_shape)
+    return normalize(ctx, t)
+
+
 def op_conv_transpose(ctx, node, x):
     """ConvTranspose in 1-D/2-D/3-D: out[co, i * s + k * d - pad] += w[ci, co, k] x[ci, i] (linear)."""
+    if ctx.committed is not None:
+        raise OpError(f"{ctx.graph.source}: ConvTranspose node '{node.name}': --weights committed supports Gemm, "
+                      "MatMul and Conv weights; compile with --weights fixed")
     wt = ctx.const(node.inputs[1])  # (Cin, Cout/g, *kernel)
     nd = wt.ndim - 2
     if nd < 1 or len(x.shape) != wt.ndim:
