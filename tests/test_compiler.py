@@ -344,3 +344,21 @@ def test_a_fixed_leading_dimension_is_data_when_a_constant_has_it(tmp_path):
     assert np.allclose(forward(c, x)[0], want, atol=1e-2)
     batch = _fixed_leading_model(tmp_path, (2,))  # a per-feature operand: the 2 rows are a batch
     assert compile_model(batch, x[:1]).input_shape == (1, 2)
+
+
+def test_single_sample_ops_refuse_a_kept_batch(tmp_path):
+    """A batch kept as data (an Add of a whole-input constant) reaching a Conv is refused, not
+    computed for its first sample only."""
+    from zkml.errors import ZkmlError
+
+    x_shape = [2, 1, 3, 3]
+    g = helper.make_graph([helper.make_node("Add", ["x", "c"], ["a"], name="add"),
+                           helper.make_node("Conv", ["a", "w"], ["y"], name="conv")], "batch2",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 1, 2, 2])],
+                          [numpy_helper.from_array(np.ones(x_shape, np.float32), "c"),
+                           numpy_helper.from_array(np.ones((1, 1, 2, 2), np.float32), "w")])
+    path = tmp_path / "batch2.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(ZkmlError, match="node 'conv' .*batch 1"):
+        compile_model(path, np.zeros((1, *x_shape)))

@@ -156,6 +156,11 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input", in_range: bo
     return q
 
 
+# ops written for one sample: their first input's leading dimension must be the batch of 1
+BATCH_ONE_OPS = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                           "LpPool", "BatchNormalization", "InstanceNormalization", "LRN"})
+
+
 def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray, tensors: dict | None = None):
     """The input as range-checked private wires and the graph on them: (input wires, input
     signal, normalized output tensors). Shared by inference and evaluation circuits.
@@ -190,6 +195,10 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray, tensors: dict | No
         args = [ctx.tensors[i] for i in node.inputs if i and i in ctx.tensors]
         if not args:
             raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) has no runtime input")
+        if node.op in BATCH_ONE_OPS and args[0].shape and args[0].shape[0] != 1:
+            raise ZkmlError(f"{c.graph.source}: node '{node.name}' ({node.op}) gets input of shape "
+                            f"{tuple(args[0].shape)}: zkml's {node.op} proves one sample (batch 1); export the "
+                            "model with batch 1")
         try:
             result = OPS[node.op](ctx, node, *args)
             outs = result if isinstance(result, list) else [result]  # ops with several outputs return a list

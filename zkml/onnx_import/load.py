@@ -73,6 +73,10 @@ def load_model(path, supported: set[str] | None, reasons: dict[str, str] | None 
     return graph
 
 
+_ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where", "Equal", "Less",
+                          "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "PRelu"})
+
+
 def _pin_batch(model: onnx.ModelProto) -> None:
     """The batch becomes 1: zkml proves one sample at a time. Symbolic input dimensions and a
     fixed leading batch dimension of the inputs are set to 1; stale intermediate and output
@@ -80,12 +84,14 @@ def _pin_batch(model: onnx.ModelProto) -> None:
     initializers = {t.name for t in model.graph.initializer}
     # a constant of the input's rank with the same fixed leading dimension (an elementwise
     # operand the size of the whole input) says that dimension is data, not a batch
-    const_heads = {(len(t.dims), int(t.dims[0])) for t in model.graph.initializer if len(t.dims)}
+    dims_of = {t.name: list(t.dims) for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant":
             for a in node.attribute:
-                if a.name == "value" and len(a.t.dims):
-                    const_heads.add((len(a.t.dims), int(a.t.dims[0])))
+                if a.name == "value":
+                    dims_of[node.output[0]] = list(a.t.dims)
+    const_heads = {(len(dims_of[i]), int(dims_of[i][0])) for node in model.graph.node if node.op_type in _ELEMENTWISE
+                   for i in node.input if i in dims_of and len(dims_of[i])}
     for vi in model.graph.input:
         if vi.name in initializers:
             continue
