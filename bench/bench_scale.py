@@ -205,6 +205,8 @@ def evaluation(chunk_size: int = 27, workers: int = 2) -> str:
              f"Steady rate: {(len(done) - 1) / (done[-1] - done[0]) * 60:.1f} chunks per minute "
              f"({chunk_size * (len(done) - 1) / (done[-1] - done[0]):.2f} samples per second) over both workers."
              if len(done) > 1 else "",
+             "", "`zkml.check`'s report:", "", "| rule | verdict | reason |", "|---|---|---|",
+             *[f"| {r.rule} | {'PASS' if r.passed else 'FAIL'} | {r.reason} |" for r in report.rules],
              "", f"The same document with one false positive moved from class {moved} to class {(moved + 1) % 10} fails "
              "the `proof` rule (the chunk proofs' counts do not add up to the claim's)."]
     return "\n".join(lines)
