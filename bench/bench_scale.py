@@ -15,6 +15,7 @@ Running one section keeps the other one's table from the file as it is.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -184,6 +185,7 @@ def evaluation(chunk_size: int = 27, workers: int = 2) -> str:
         shutil.rmtree(work, ignore_errors=True)
     m = ev.metric
     pc = m["per_class"]
+    load = os.getloadavg()  # the machine is shared: say how busy it was
     keys_s = (done[0] if done else t1) - keys_at
     lb = lower_bound(m["correct"], m["n"], 0.95)
     lines = [f"`models/digits_cnn_test.npz`, all {m['n']} samples, one claim with per-class counts: "
@@ -201,7 +203,8 @@ def evaluation(chunk_size: int = 27, workers: int = 2) -> str:
              f"| **evaluate + check, 540 samples** | **{t_eval + t_check:.1f}** |", "",
              f"Proved: {m['correct']} of {m['n']} right (accuracy {m['correct'] / m['n']:.3f}; exact 95% lower bound "
              f"{lb:.4f}); true positives per class {pc['tp']}, false negatives {pc['fn']}, false positives {pc['fp']}. "
-             f"Peak memory of the driver process {peak:.0f} MB (each worker holds the chunk key as well). "
+             f"Peak memory of the driver process {peak:.0f} MB (each worker holds the chunk key as well); load average "
+             f"{load[0]:.1f} (1 min) / {load[2]:.1f} (15 min) at the end of the run. "
              f"Steady rate: {(len(done) - 1) / (done[-1] - done[0]) * 60:.1f} chunks per minute "
              f"({chunk_size * (len(done) - 1) / (done[-1] - done[0]):.2f} samples per second) over both workers."
              if len(done) > 1 else "",
