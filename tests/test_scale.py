@@ -166,8 +166,15 @@ def test_chunked_evaluation_verifies(chunked):
 
     doc = chunked[0]
     assert doc["claim"]["dataset"]["chunks"] == 3 and len(doc["proof"]["chunks"]) == 3
+    # lookups are on by default: the chunk circuit is a two-round (lookup) circuit, each chunk proof carries D
+    assert doc["circuit"]["verifying_key"]["protocol"] == "groth16-lookup"
+    assert all(ch.get("protocol") == "groth16-lookup" and "pi_d" in ch for ch in doc["proof"]["chunks"])
     ok, reason = D.check_proof(doc, "chunked")
     assert ok, reason
+    # the negative twin: a chunk's D replaced by another chunk's (its challenge changes) does not verify
+    bad = _tampered(doc, lambda d: d["proof"]["chunks"][0].__setitem__("pi_d", doc["proof"]["chunks"][1]["pi_d"]))
+    ok, reason = D.check_proof(bad, "chunked")
+    assert not ok and "do not verify" in reason, reason
 
 
 def _tampered(doc, change):

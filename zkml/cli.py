@@ -167,6 +167,11 @@ def _usage(started: float) -> dict:
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def _log(message: str) -> None:
+    """A note or progress line from the library, on stderr."""
+    err.print(escape(message), highlight=False, soft_wrap=True)
+
+
 def _emit(doc: dict) -> None:
     """A --json command's result: one JSON object on stdout (keys listed in README, "Output for scripts")."""
     click.echo(json.dumps(doc, indent=1))
@@ -519,56 +524,23 @@ def compile_cmd(model: Path | None, calibration: Path | None, rebuild_from: Path
         return _rebuild(rebuild_from, model, calibration, as_json)
     if model is None or calibration is None:
         raise click.UsageError("compile needs MODEL and --calibration (or --rebuild BUNDLE_OR_MANIFEST)")
-    from zkml.bundle.store import write_new_bundle
-    from zkml.compiler.compile import CompileConfig, compile_model
-    from zkml.compiler.fidelity import fidelity_report, notice, summary
-    from zkml.compiler.input_range import MIN_SAMPLES
-    from zkml.formats.tensors import load_dataset
+    from zkml import api
+    from zkml.compiler.fidelity import summary
 
     t0 = time.perf_counter()
-    out = out or Path("circuits") / model.stem
-    from zkml.bundle.store import refuse_replacing
-    from zkml.formats.atomic import refuse_overlap
-
-    refuse_overlap([out], [model, calibration])  # --force would delete a model kept inside OUT
-    refuse_replacing(out, force)  # checked again when the bundle is renamed into place
-    xs = load_dataset(calibration)
     with step(f"Compiling {model}"):
-        c = compile_model(model, xs, CompileConfig(frac_bits, weight_bits, input_visibility, public_signals,
-                                                   input_margin, None if lookups is None else lookups == "on",
-                                                   weights=weights),
-                          source=str(calibration),
-                          progress=(lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
-                          if _progress_shown() else None)
-    if c.input_range is None:
-        err.print(f"note: {calibration} holds fewer than {MIN_SAMPLES} samples, too few for per-feature input ranges; "
-                  "prove will check only the input's envelope", highlight=False, soft_wrap=True)
-    with step("Measuring fidelity against the float model"):
-        report = fidelity_report(c, xs)
-    if notice(report):
-        err.print(escape(notice(report)), highlight=False, soft_wrap=True)
-    from zkml.bundle.rebuild import build_record
-    from zkml.compiler.visibility import entropy_warnings
-
-    for line in entropy_warnings(c):
-        err.print(f"warning: {escape(line)}", highlight=False, soft_wrap=True)
-    write_new_bundle(out, model, c, {"fidelity": report, "build": build_record(model, calibration, c)}, force)
-    if weights == "committed":
-        err.print(f"note: {escape(str(out))}/private/weights.npz holds the weights and the commitment's salt: keep it, "
-                  "and publish the bundle without its private/ folder", highlight=False, soft_wrap=True)
+        b = api.compile(model, calibration, output=out, frac_bits=frac_bits, weight_bits=weight_bits,
+                        input_visibility=input_visibility, public_signals=public_signals, input_margin=input_margin,
+                        lookups=lookups, weights=weights, force=force, log=_log,
+                        progress=(lambda line: err.print(escape(line), highlight=False, soft_wrap=True))
+                        if _progress_shown() else None)
     if as_json:
-        _emit({"bundle": str(out), "model": str(model), "circuit": {"constraints": c.r1cs.n_constraints,
-               "wires": c.r1cs.n_wires, "public": c.r1cs.n_public - int(c.r1cs.has_lookups),
-               "lookups": c.r1cs.has_lookups}, "input_visibility": input_visibility,
-               "public_signals": public_signals,
-               "visibility": {"input": input_visibility, "weights": weights, "outputs": outputs}, "fidelity": report,
-               "wrote": [str(out)], **_usage(t0)})
+        _emit(b.to_json())
     else:
-        pub = (f"{c.r1cs.n_public - 1} public signals and the lookup challenge" if c.r1cs.has_lookups
-               else f"{c.r1cs.n_public} public signals")
-        out_print(f"{c.r1cs.n_constraints} constraints, {c.r1cs.n_wires} wires, {pub}; "
-                  f"{escape(summary(report))}")
-    _summary(t0, [out / "circuit.r1cs"])
+        pub = f"{b.public} public signals" + (" and the lookup challenge" if b.lookups else "")
+        out_print(f"{b.constraints} constraints, {b.wires} wires, {pub}; "
+                  f"{escape(summary(b.fidelity))}")
+    _summary(t0, [b.path / "circuit.r1cs"])
 
 
 def _rebuild(source: Path, model: Path | None, calibration: Path | None, as_json: bool) -> None:
@@ -611,58 +583,15 @@ def _rebuild(source: Path, model: Path | None, calibration: Path | None, as_json
 @_json
 def bundle_setup_cmd(bundle: Path, ptau: Path | None, no_dev_ptau: bool, as_json: bool) -> None:
     """Groth16 keys for a compiled BUNDLE (circuit.zkey, verification_key.json)."""
-    from zkml.bundle import store
-    from zkml.formats.atomic import OutputSet, refuse_overlap
+    from zkml import api
 
-    refuse_overlap([bundle / store.ZKEY_FILE, bundle / store.VK_FILE, bundle / store.MANIFEST], [ptau])
     t0 = time.perf_counter()
-    manifest = store.read_manifest(bundle)  # before the heavy imports: a bad bundle is refused at once
-
-    from zkml.formats.r1cs import read_r1cs
-    from zkml.formats.snarkjs_json import write_vk
-    from zkml.formats.zkey import write_zkey
-    from zkml.groth16 import setup
-
-    r1cs_path = store.check_file(bundle, manifest, store.R1CS_FILE)  # a bad file: its one line, no progress first
-    _stage_line(t0)(f"reading {store.R1CS_FILE}")
-    r1cs = read_r1cs(r1cs_path)
-    if not ptau:
-        err.print(f"[yellow]{setup.DEV_TAU_WARNING}[/yellow]")
-    from zkml.bundle.key_binding import DEV_PTAU_FILE
-
-    write_ptau = None
     with step("Computing keys from " + ("the powers of tau" if ptau else "a development tau")):
-        if ptau:
-            pk = store.make_keys(r1cs, ptau, progress=_stage_line(t0))
-        else:
-            pk, write_ptau = store.make_dev_keys(r1cs, progress=_stage_line(t0))
-    setup_record = {"phase1": str(ptau) if ptau else "development tau (insecure)"}
-    if ptau:
-        setup_record["ptau_sha256"] = store.sha256_file(ptau)
-    _stage_line(t0)(f"writing {store.ZKEY_FILE} and {store.VK_FILE}")
-    with OutputSet() as outs:  # the keys and the manifest that lists them land together
-        staged = {store.ZKEY_FILE: outs.stage(bundle / store.ZKEY_FILE)}
-        write_zkey(staged[store.ZKEY_FILE], pk)
-        staged[store.VK_FILE] = outs.stage(bundle / store.VK_FILE)
-        write_vk(staged[store.VK_FILE], pk.verifying_key())
-        if write_ptau is not None and not no_dev_ptau:
-            _stage_line(t0)(f"writing the development {DEV_PTAU_FILE} (for `zkml verify-key`)")
-            staged[DEV_PTAU_FILE] = outs.stage(bundle / DEV_PTAU_FILE)
-            write_ptau(staged[DEV_PTAU_FILE])
-            setup_record["ptau_file"] = DEV_PTAU_FILE
-        else:
-            manifest["files"].pop(DEV_PTAU_FILE, None)  # an older development ptau is not this key's
-        write_ptau = None  # the development secrets go with it
-        store.record_files(bundle, manifest, outs, staged, setup=setup_record)
-    wrote = [bundle / store.ZKEY_FILE, bundle / store.VK_FILE] + (
-        [bundle / DEV_PTAU_FILE] if DEV_PTAU_FILE in staged else [])
+        keys = api.setup(bundle, ptau=ptau, no_dev_ptau=no_dev_ptau, progress=_stage_line(t0),
+                         log=lambda warning: err.print(f"[yellow]{escape(warning)}[/yellow]"))
     if as_json:
-        _emit({"bundle": str(bundle), "phase1": str(ptau) if ptau else "development tau (insecure)",
-               "constraints": r1cs.n_constraints, "public": pk.verifying_key().n_public,
-               "lookups": pk.has_lookups, "domain_size": pk.domain_size,
-               "vk_sha256": store.sha256_file(bundle / store.VK_FILE),
-               "wrote": [str(p) for p in wrote], **_usage(t0)})
-    _summary(t0, wrote)
+        _emit(keys.to_json())
+    _summary(t0, keys.wrote)
 
 
 @main.command("prove")
@@ -678,39 +607,17 @@ def bundle_setup_cmd(bundle: Path, ptau: Path | None, no_dev_ptau: bool, as_json
 def bundle_prove_cmd(bundle: Path, input_file: Path, out: Path, device: str, weights_file: Path | None,
                      as_json: bool) -> None:
     """Prove an inference of BUNDLE's model on an input; writes the claim and proof."""
-    from zkml.bundle import store
-    from zkml.compiler.input_range import check_input_range
-    from zkml.formats.tensors import load_input
+    from zkml import api
 
     t0 = time.perf_counter()
-    manifest = store.read_manifest(bundle)  # manifest and input are checked before anything heavy is imported
-    x = load_input(input_file, manifest["input"]["shape"], manifest["input"]["name"])
-    check_input_range(manifest["input"].get("range"), x, str(input_file))
-    from zkml.bundle.claims import prove_inference
-
-    _refuse_prove_overlap(bundle, input_file, out)
     with step("Proving"):
-        doc = prove_inference(bundle, x, out, device, what=str(input_file), weights=weights_file)
+        p = api.prove(bundle, input_file, output=out, device=device, weights=weights_file)
     if as_json:
-        opening = Path(str(out) + ".opening.json")
-        _emit({"proof": str(out), "bundle": str(bundle), "input": str(input_file),
-               "model_sha256": doc["claim"]["model_sha256"], "vk_sha256": doc["claim"]["vk_sha256"],
-               "outputs": [{k: o.get(k) for k in ("name", "shape", "values", "argmax")} for o in doc["claim"]["outputs"]],
-               "wrote": [str(out)] + ([str(opening)] if doc["claim"]["input"].get("visibility") == "committed" else []),
-               **_usage(t0)})
+        _emit(p.to_json())
     else:
-        for o in doc["claim"]["outputs"]:  # the result: stdout
+        for o in p.outputs:  # the result: stdout
             out_print(f"output {escape(o['name'])}: argmax {o['argmax']}")
     _summary(t0, [out])
-
-
-def _refuse_prove_overlap(bundle: Path, input_file: Path, proof: Path) -> None:
-    """The proof (and a committed input's opening beside it) may be neither the input nor inside the bundle."""
-    from zkml.bundle import store
-    from zkml.formats.atomic import refuse_overlap
-
-    committed = store.read_manifest(bundle)["input"].get("visibility") == "committed"
-    refuse_overlap([proof, Path(str(proof) + ".opening.json") if committed else None], [bundle, input_file])
 
 
 @main.command("prove-batch")
@@ -777,97 +684,61 @@ def bundle_verify_cmd(proof_file: Path, batch: bool, bundle: Path | None, onchai
     """Verify an inference proof file against its bundle's verifying key (and on chain).
     Exit 0 valid; 1 INVALID, or a field that disagrees with the bundle (named); 2 cannot check
     (a file that cannot be read, no bundle found, no chain or verifier to ask)."""
-    from zkml.bundle.claims import check_inference
+    from zkml import api
 
     if batch or proof_file.is_dir():
         _verify_batch(proof_file, bundle, as_json)
         return
     with _verdict(as_json, proof=str(proof_file)):
-        if onchain:
-            from zkml.evm.onchain import verify_onchain
-
-            with step("Verifying on chain"):
-                r = verify_onchain(proof_file, bundle, rpc, private_key_file, address)
-            ok, claim = r["onchain"] and r["local"], None
-            reason = r["reason"] if not r["local"] or r["onchain"] else "the on-chain verifier returns false"
-        else:
-            with step("Verifying"):
-                v = check_inference(proof_file, bundle)
-            ok, reason, claim = v.ok, v.reason, v.claim
+        with step("Verifying on chain" if onchain else "Verifying"):
+            v = api.verify(proof_file, bundle=bundle, onchain=onchain, address=address, rpc=rpc,
+                           private_key_file=private_key_file)
+    ok, claim, r = v.valid, v.claim, v.onchain
     if as_json:
-        doc = {"verdict": "VALID" if ok else "INVALID", "valid": ok, "proof": str(proof_file), "reason": reason}
-        if onchain:
-            doc |= {"bundle": r["bundle"], "local": r["local"],
-                    "onchain": {k: r[k] for k in ("chain_id", "rpc", "address")} | {
-                        "valid": r["onchain"], "gas_used": r["gas"], "gas_source": r["gas_source"]}}
-        else:
-            doc |= {"bundle": str(v.bundle), "model_sha256": claim["model_sha256"], "vk_sha256": claim["vk_sha256"],
-                    "outputs": [{k: o.get(k) for k in ("name", "values", "argmax")} for o in claim["outputs"]]}
-        _emit(doc)
+        _emit(v.to_json())
     elif onchain:
         where = f"chain {r['chain_id']} at {r['address']}"
         if ok:
-            gas = (f"gas used {r['gas']:,}" if r["gas_source"] != "least gas limit" else
-                   f"least gas limit {r['gas']:,} (this node reports no gas use of a call; a transaction uses a little less)")
+            gas = (f"gas used {r['gas_used']:,}" if r["gas_source"] != "least gas limit" else
+                   f"least gas limit {r['gas_used']:,} (this node reports no gas use of a call; a transaction uses a little less)")
             out_print(f"[green]OK[/green]: verified on {where}, {gas}")
         else:
-            local = "" if r["local"] else f" ({escape(r['reason'])})"
-            out_print(f"[red]INVALID[/red]: on {where} the verifier says {r['onchain']}, locally {r['local']}{local}")
+            local = "" if v.local else f" ({escape(v.reason)})"
+            out_print(f"[red]INVALID[/red]: on {where} the verifier says {r['valid']}, locally {v.local}{local}")
     elif ok:  # every label printed here was compared with the bundle
         outs = ", ".join(f"{o['name']} argmax {o['argmax']}" for o in claim["outputs"])
         out_print(f"[green]OK[/green]: model {claim['model_sha256'][:16]}… produced {escape(outs)}")
     else:
-        out_print(f"[red]INVALID[/red]: {escape(str(proof_file))}: {escape(reason)}")
+        out_print(f"[red]INVALID[/red]: {escape(str(proof_file))}: {escape(v.reason)}")
     if not ok:
         sys.exit(1)
 
 
 def _verify_batch(proof_file: Path, bundle: Path | None, as_json: bool) -> None:
     """Exit 1 when a proof is invalid; else 2 when one could not be read (or none could be checked)."""
-    from zkml.bundle.claims import verify_many
-    from zkml.scale.batch_prove import SUFFIX
+    from zkml import api
+    from zkml.api.proofs import batch_files
 
-    files = sorted(proof_file.glob(f"*{SUFFIX}")) if proof_file.is_dir() else [proof_file]
+    files = batch_files(proof_file)
     t0 = time.perf_counter()
     with _verdict(as_json, proofs=len(files)):
         with step(f"Verifying {len(files)} proofs in one batch"):
-            good, bad = verify_many(files, bundle)
-    unread = [(p, why) for p, why in bad if _unreadable(p)]
-    invalid = [(p, why) for p, why in bad if (p, why) not in unread]
-    verdict = "INVALID" if invalid else "CANNOT CHECK" if unread else "VALID"
+            v = api.verify(proof_file, batch=True, bundle=bundle)
     if as_json:
-        _emit({"verdict": verdict, "valid": False if invalid else None if unread else True, "proofs": len(files),
-               "valid_proofs": [str(p) for p in good],
-               "invalid": [{"proof": str(p), "reason": why} for p, why in invalid],
-               "cannot_check": [{"proof": str(p), "reason": why} for p, why in unread], **_usage(t0)})
+        _emit(v.to_json())
     else:
-        for path, reason in bad:
-            mark = "[yellow]CANNOT CHECK[/yellow]" if (path, reason) in unread else "[red]INVALID[/red]"
+        for path, reason in v.rejected:
+            mark = "[yellow]CANNOT CHECK[/yellow]" if (path, reason) in v.cannot_check else "[red]INVALID[/red]"
             out_print(f"{mark}: {escape(str(path))}: {escape(reason)}")
-        if bad:
-            out_print(f"{len(invalid)} of {len(files)} proofs are invalid" + (f", {len(unread)} could not be read" if unread else ""))
+        if v.rejected:
+            out_print(f"{len(v.invalid)} of {len(files)} proofs are invalid"
+                      + (f", {len(v.cannot_check)} could not be read" if v.cannot_check else ""))
         else:
-            out_print(f"[green]OK[/green]: all {len(good)} proofs are valid ({time.perf_counter() - t0:.1f} s)")
-    if invalid:
+            out_print(f"[green]OK[/green]: all {len(v.valid_proofs)} proofs are valid ({time.perf_counter() - t0:.1f} s)")
+    if v.invalid:
         sys.exit(1)
-    if unread:
+    if v.cannot_check:
         sys.exit(2)
-
-
-def _unreadable(path: Path) -> bool:
-    """Whether a proof file batch verification refused is one that cannot be read at all (the
-    batch reports reasons only; the one file is read again to tell)."""
-    from zkml.bundle.claim_fields import PROOF_MAX_BYTES
-    from zkml.errors import Unreadable
-    from zkml.formats.jsonfile import read_json
-
-    try:
-        read_json(path, max_bytes=PROOF_MAX_BYTES)
-    except Unreadable:
-        return True
-    except ZkmlError:
-        pass
-    return False
 
 
 @main.command("contract")
@@ -964,15 +835,9 @@ def attest() -> None:
 
 def _write_doc(path: Path, doc: dict, outs=None) -> None:
     """Check and write an attestation document, staged in ``outs`` when it is one of several outputs."""
-    from zkml.attest import document as D
-    from zkml.formats.atomic import OutputSet
+    from zkml.api.attestations import write_document
 
-    D.validate(doc, str(path))  # errors name the destination, not the staging file
-    if outs is not None:
-        D.write(outs.stage(path), doc)
-        return
-    with OutputSet() as one:
-        D.write(one.stage(path), doc)
+    write_document(path, doc, outs)
 
 
 def _validity(f):
@@ -985,55 +850,9 @@ def _validity(f):
 
 def _valid_until(valid_until: str | None, valid_days: float | None) -> int | None:
     """Unix seconds from --valid-until / --valid-days (None: the default validity)."""
-    import datetime
+    from zkml.api.attestations import valid_until_time
 
-    if valid_until is not None and valid_days is not None:
-        raise ZkmlError("give --valid-until or --valid-days, not both")
-    if valid_days is not None:
-        return int(time.time() + valid_days * 86400)
-    if valid_until is None:
-        return None
-    if valid_until.isdigit():
-        until = int(valid_until)
-    else:
-        try:
-            t = datetime.datetime.fromisoformat(valid_until)
-        except ValueError:
-            raise ZkmlError(f"--valid-until {valid_until!r}: not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC) "
-                            "nor unix seconds") from None
-        until = int((t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)).timestamp())
-    if until <= time.time():  # refused before any proving: the document would be issued expired
-        from zkml.attest.document import utc
-
-        raise ZkmlError(f"--valid-until {valid_until}: {utc(until)} precedes now, the attestation's issuedAt; "
-                        "give a date in the future")
-    return until
-
-
-def _class_thresholds(values: tuple[str, ...], names: list[str] | None, bundle: Path) -> list[int] | None:
-    """--class-k CLASS=K (repeated): per-class thresholds, others 0; None when not given (default: what it gets)."""
-    if not values:
-        return None
-    from zkml.bundle import store
-
-    import numpy as np
-
-    n_classes = int(np.prod(store.read_manifest(bundle)["outputs"][0]["shape"]))
-    out = [0] * n_classes
-    for v in values:
-        cls, sep, k = v.partition("=")
-        if not sep or not k.strip().isdigit():
-            raise ZkmlError(f"--class-k {v!r}: expected CLASS=K (a class name or index, and a count)")
-        cls = cls.strip()
-        if names and cls in names:
-            i = names.index(cls)
-        elif cls.isdigit() and int(cls) < n_classes:
-            i = int(cls)
-        else:
-            known = ", ".join(names) if names else f"0..{n_classes - 1}"
-            raise ZkmlError(f"--class-k {v!r}: the model has no class {cls!r} (its classes: {known})")
-        out[i] = int(k)
-    return out
+    return valid_until_time(valid_until, valid_days)
 
 
 @attest.command("inference")
@@ -1083,34 +902,18 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
     """Prove that BUNDLE's model gets at least K of N committed test samples right, with every class's
     true positives, false negatives and false positives (one circuit, or chunks on Ray); writes an
     unsigned attestation and, beside it, the opening (salt) of the dataset commitment."""
-    import json
+    from contextlib import nullcontext
 
-    from zkml.attest.owner import from_evaluation
-    from zkml.bundle.evaluation import prove_evaluation
-    from zkml.formats.atomic import OutputSet, refuse_overlap
+    from zkml import api
 
-    opening_path = out.with_name(out.name.removesuffix(".json") + ".opening.json")
-    refuse_overlap([out, opening_path], [bundle, data, ptau])
     t0 = time.perf_counter()
-    until = _valid_until(valid_until, valid_days)
-    names = [x.strip() for x in class_names.split(",")] if class_names is not None else None
-    thresholds = _class_thresholds(class_k, names, bundle)
     log = lambda m: err.print(m, highlight=False, soft_wrap=True)  # noqa: E731
-    if chunk_size:
-        from zkml.scale.chunked_evaluation import prove_chunked
-
-        result, opening = prove_chunked(bundle, data, k, chunk_size, samples=samples, ptau=ptau, workers=workers,
-                                        address=ray_address, log=log, class_k=thresholds, class_names=names)
-    else:
-        with step("Proving the evaluation"):
-            result, opening = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device, log=log,
-                                               class_k=thresholds, class_names=names)
-    doc = from_evaluation(result, until)
-    with OutputSet() as outs:  # the attestation and the opening of its commitment land together
-        outs.text(opening_path, json.dumps(opening, indent=1) + "\n")
-        _write_doc(out, doc, outs)
-    _evaluation_summary(doc, out)
-    err.print(f"keep {opening_path} private: it opens the dataset commitment", highlight=False, soft_wrap=True)
+    with nullcontext() if chunk_size else step("Proving the evaluation"):
+        ev = api.evaluate(bundle, data, k=k, samples=samples, ptau=ptau, device=device, output=out,
+                          chunk_size=chunk_size, workers=workers, ray=ray_address, class_k=class_k,
+                          class_names=class_names, valid_until=valid_until, valid_days=valid_days, log=log)
+    _evaluation_summary(ev.document, out)
+    err.print(f"keep {ev.opening} private: it opens the dataset commitment", highlight=False, soft_wrap=True)
     _summary(t0, [out])
 
 
@@ -1222,14 +1025,9 @@ def attest_keygen_cmd(key_file: Path) -> None:
 @click.option("-o", "--output", "out", type=_output, help="Default: sign ATTESTATION in place.")
 def attest_sign_cmd(attestation: Path, private_key_file: Path | None, out: Path | None) -> None:
     """Sign ATTESTATION as the model owner (EIP-712 typed data)."""
-    from zkml.attest import document as D
-    from zkml.attest.owner import load_signing_key
-    from zkml.formats.atomic import refuse_overlap
+    from zkml import api
 
-    refuse_overlap([out or attestation], [private_key_file])  # in place (the default) is fine
-    doc = D.read(attestation)
-    doc = D.sign(doc, load_signing_key(private_key_file))
-    _write_doc(out or attestation, doc)
+    doc = api.sign(attestation, private_key_file=private_key_file, output=out)
     out_print(f"signed by {doc['signature']['signer']}")
 
 
@@ -1336,26 +1134,17 @@ def check_cmd(attestation: Path, policy_file: Path, onnx_file: Path | None, bund
               rpc: str | None, as_json: bool) -> None:
     """Test ATTESTATION against an insurer's policy: PASS/FAIL per rule with the reason.
     Exit 0 pass, 1 fail, 2 could not check (bad file, policy error, unreachable chain)."""
-    from zkml.attest import document as D
-    from zkml.attest.policy import check, read_policy
-    from zkml.evm.chain import connect
+    from zkml import api
 
     with _verdict(as_json, policy=True, attestation=str(attestation)):
-        policy = read_policy(policy_file)
-        doc = D.read(attestation)
-        chain = None
-        if policy.require_onchain and doc.get("chain"):
-            chain = connect(rpc, expect_chain_id=doc["chain"]["chain_id"] if rpc else None, read_only=True)
-        results = check(doc, policy, chain, where=str(attestation), onnx_file=onnx_file, ptau=ptau, bundle=bundle)
-    passed = all(ok for _, ok, _ in results)
+        report = api.check(attestation, policy_file, onnx=onnx_file, bundle=bundle, ptau=ptau, rpc=rpc)
     if as_json:
-        _emit({"verdict": "PASS" if passed else "FAIL", "attestation": str(attestation),
-               "rules": [{"rule": r, "passed": ok, "reason": why} for r, ok, why in results]})
+        _emit(report.to_json())
     else:
-        for rule, ok, why in results:
-            out.print(f"{'[green]PASS[/green]' if ok else '[red]FAIL[/red]'}  {rule:9} {why}", highlight=False)
-        out.print(f"verdict: {'[green]PASS[/green]' if passed else '[red]FAIL[/red]'}")
-    if not passed:
+        for r in report.rules:
+            out.print(f"{'[green]PASS[/green]' if r.passed else '[red]FAIL[/red]'}  {r.rule:9} {r.reason}", highlight=False)
+        out.print(f"verdict: {'[green]PASS[/green]' if report.passed else '[red]FAIL[/red]'}")
+    if not report.passed:
         sys.exit(1)
 
 
