@@ -26,6 +26,11 @@ MAX_TERMS = 60_000_000  # linear terms in all: past this, compiling needs more m
 # estimated ~1.19M constraints and 0.8 GiB (real: 755k constraints, 0.63 GB peak RSS), mlp_4m ~307k
 # and 0.6 GiB (real: 231k, 0.78 GB): constraints are over-estimated 1.3-1.6x, memory within 30%.
 BYTES_PER_CONSTRAINT = 600
+# Table-based ops (one lookup and its limbs per element with lookups, a bit decomposition without)
+TABLE = RANGE
+DIVIDE = 2 * RANGE  # a division between tensors: quotient and remainder range checks
+TABLE_OPS = {"Exp", "Log", "Erf", "Gelu", "Softplus", "Elu", "Celu", "Selu", "Mish", "Softsign", "HardSigmoid",
+             "HardSwish"}
 BYTES_PER_TERM = 80
 
 
@@ -46,6 +51,10 @@ class Estimate:
     def largest(self, k: int = 3) -> str:
         top = sorted(self.nodes, key=lambda n: -(n[0] * BYTES_PER_CONSTRAINT + n[1] * BYTES_PER_TERM))[:k]
         return ", ".join(f"'{name}' ({op}) ~{c:,} constraints, ~{t:,} terms" for c, t, name, op in top)
+
+
+def _last(shape) -> int:
+    return int(shape[-1]) if shape else 1
 
 
 def _size(shape) -> int:
@@ -80,10 +89,20 @@ def node_cost(graph, node, shape_of) -> tuple[int, int]:
         return first * RANGE, first
     if op in ("AveragePool", "GlobalAveragePool", "ReduceMean", "Mean", "BatchNormalization", "ReduceSum", "Sum"):
         return out * RESCALE, max(first, out) * (_size(a.get("kernel_shape", [1])) if op == "AveragePool" else 1)
+    if op == "Div" and len(runtime) >= 2:
+        return out * DIVIDE, out
     if op in ("Mul", "Div", "Add", "Sub", "And", "Or", "Where"):
         return out * (1 + RESCALE) if len(runtime) >= 2 or op in ("Mul", "Div") else 0, out
     if op in ("Sigmoid", "Tanh"):
         return out * 33 * RANGE, out * 33
+    if op in ("Softmax", "LogSoftmax"):  # a max tree, an exp table and a division per element
+        return out * (RANGE + TABLE + DIVIDE), out * 3
+    if op == "LayerNormalization":  # a square and a normalised product per element, a root per row
+        return out * (2 + 2 * RESCALE) + out // max(1, _last(shape_of(node.inputs[0]))) * (TABLE + DIVIDE), out * 4
+    if op in TABLE_OPS:
+        return out * (TABLE + RESCALE), out
+    if op in ("Sqrt", "Reciprocal", "Pow"):
+        return out * (TABLE + DIVIDE), out
     if op == "Gather" and node.inputs[0] in graph.constants:
         v = shape_of(node.inputs[0]) or (1,)
         return _size(ins[1]) * (v[0] + 2), out * v[0]
@@ -121,5 +140,22 @@ def check_size(graph, input_elements: int = 0, input_bits: int = 32) -> Estimate
         what = (f"more than the 2^24 = {MAX_CONSTRAINTS:,} constraints setup supports" if est.constraints > MAX_CONSTRAINTS
                 else f"more than the {MAX_TERMS:,} linear terms a compile on this machine can hold")
         raise ZkmlError(f"{graph.source}: the circuit would need {est.summary()}, {what}; largest nodes: "
-                        f"{est.largest()}; use a smaller input or model")
+                        f"{est.largest()}{_attention_note(graph)}; use a smaller input or model")
     return est
+
+
+def _attention_note(graph) -> str:
+    """' (attention over N positions: ...)' when the graph has a softmax over products of two
+    activations, whose cost grows as the square of the sequence."""
+    runtime = lambda n: [i for i in n.inputs if i and i not in graph.constants]  # noqa: E731
+    scores = [n for n in graph.nodes if n.op in ("MatMul", "Einsum") and len(runtime(n)) >= 2]
+    soft = [n for n in graph.nodes if n.op in ("Softmax", "LogSoftmax")]
+    if not scores or not soft:
+        return ""
+    shape = graph.shapes.get(soft[0].inputs[0]) or ()
+    if len(shape) < 2:
+        return ""
+    n, heads = int(shape[-1]), int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    per = sum(_size(graph.shapes.get(m.outputs[0])) for m in scores)
+    return (f" (attention over a sequence of {n} positions: {len(soft)} softmax(es) of {heads} x {n} x {n} scores, "
+            f"{per:,} attention products in all, growing as the square of the sequence: shorten it)")
