@@ -60,7 +60,7 @@ LIGHT_MEMORY_LIMIT = 8 << 30  # address-space cap of that child
 def tolerance(frac: int, want: np.ndarray, approximations: dict | None = None) -> float:
     """The pass threshold on max |circuit - stored| (module docstring)."""
     m = float(np.max(np.abs(want))) if want.size else 0.0
-    approx = sum(float(a.get("interpolation_error", 0.0)) for a in (approximations or {}).values())
+    approx = sum(float(a.get("error_bound", a.get("interpolation_error", 0.0))) for a in (approximations or {}).values())
     return 16.0 * 2.0 ** -frac + 2.0 ** -8 * max(1.0, m) + approx
 
 

@@ -73,3 +73,23 @@ def equal_value(c: float, f: int) -> int | None:
     """x == c for x = q / 2^f exactly when q is this integer; None when c is off the grid."""
     v = c * float(2.0**f)
     return int(v) if v == np.floor(v) else None
+
+
+def divide(n, d):
+    """The quotient rule of the division gadget: n / d rounded half up, for d >= 1:
+    floor((2n + d) / (2d)); a negative divisor divides by |d| and negates (-divide(n, |d|))."""
+    n = np.asarray(n, np.int64)
+    d = np.asarray(d, np.int64)
+    a = np.abs(d)
+    q = (2 * n + a) // (2 * a)
+    return np.where(d < 0, -q, q)
+
+
+def isqrt(x):
+    """floor(sqrt(x)) of non-negative int64 integers, exactly (the square-root gadget's rule)."""
+    x = np.asarray(x, np.int64)
+    y = np.floor(np.sqrt(x.astype(np.float64))).astype(np.int64)
+    for _ in range(3):  # float sqrt is within one of the answer below 2^62
+        y = np.where(y * y > x, y - 1, y)
+        y = np.where((y + 1) * (y + 1) <= x, y + 1, y)
+    return y

@@ -4,13 +4,14 @@ nowhere else (the loader refuses the rest, with ``NEEDS_TABLE``'s reason where o
 
 from __future__ import annotations
 
-from zkml.compiler.ops import contraction, elementwise, linear, masks, normalization, pooling, reduction, shape, tables
+from zkml.compiler.ops import (arith, contraction, elementwise, linear, masks, normalization, pooling, reduction, shape,
+                               softmax, tables)
 
 OPS = {
     "Gemm": linear.op_gemm, "MatMul": contraction.op_matmul, "Einsum": contraction.op_einsum,
     "Conv": linear.op_conv, "ConvTranspose": linear.op_conv_transpose,
     "BatchNormalization": normalization.op_batchnorm, "InstanceNormalization": normalization.op_instancenorm,
-    "Add": masks.op_add, "Sub": elementwise.op_sub, "Mul": elementwise.op_mul, "Div": elementwise.op_div,
+    "Add": masks.op_add, "Sub": elementwise.op_sub, "Mul": elementwise.op_mul, "Div": arith.op_div,
     "Sum": elementwise.op_sum, "Mean": elementwise.op_mean, "Max": elementwise.op_max, "Min": elementwise.op_min,
     "Neg": elementwise.op_neg, "Abs": elementwise.op_abs, "Sign": elementwise.op_sign,
     "Relu": elementwise.op_relu, "LeakyRelu": elementwise.op_leaky_relu, "PRelu": elementwise.op_prelu,
@@ -20,6 +21,13 @@ OPS = {
     "Not": elementwise.op_not, "And": elementwise.op_and_or, "Or": elementwise.op_and_or,
     "Where": masks.op_where,  # masks: attention masks' -inf fill in front of a Softmax
     "Sigmoid": tables.op_sigmoid, "Tanh": tables.op_tanh,
+    "Exp": tables.op_exp, "Log": tables.op_log, "Erf": tables.op_erf, "Gelu": tables.op_gelu,
+    "Softplus": tables.op_softplus, "Elu": tables.op_elu, "Celu": tables.op_celu, "Selu": tables.op_selu,
+    "Mish": tables.op_mish,
+    "Sqrt": arith.op_sqrt, "Reciprocal": arith.op_reciprocal, "Pow": arith.op_pow, "Softsign": arith.op_softsign,
+    "HardSigmoid": arith.op_hard_sigmoid, "HardSwish": arith.op_hard_swish,
+    "Softmax": softmax.op_softmax, "LogSoftmax": softmax.op_log_softmax,
+    "LayerNormalization": normalization.op_layernorm,
     "MaxPool": pooling.op_maxpool, "AveragePool": pooling.op_avgpool, "GlobalAveragePool": pooling.op_global_avgpool,
     "GlobalMaxPool": pooling.op_global_maxpool, "LpPool": pooling.op_lppool, "GlobalLpPool": pooling.op_global_lppool,
     "ReduceSum": reduction.op_reduce_sum, "ReduceL1": reduction.op_reduce_sum,
@@ -32,16 +40,7 @@ OPS = {
     "ArgMax": shape.op_output_only,
 }
 
-# Ops refused until lookup tables land, with what each needs (the loader's error says it).
-_TABLE = "needs a lookup table (not yet in zkml)"
+# Ops refused, with what each needs (the loader's error says it).
 NEEDS_TABLE = {
-    "Softmax": f"exp and a reciprocal: {_TABLE}; its probabilities are not proved as the logits any more",
-    "LogSoftmax": f"exp and log: {_TABLE}", "Exp": f"exp: {_TABLE}", "Log": f"log: {_TABLE}",
-    "Sqrt": f"a square root: {_TABLE}", "Reciprocal": f"a reciprocal: {_TABLE}", "Pow": f"x^p: {_TABLE}",
-    "Erf": f"erf: {_TABLE}", "Gelu": f"erf or tanh: {_TABLE}", "Softplus": f"log(1 + exp x): {_TABLE}",
-    "Elu": f"exp: {_TABLE}", "Selu": f"exp: {_TABLE}", "Celu": f"exp: {_TABLE}", "Mish": f"tanh(softplus): {_TABLE}",
-    "HardSigmoid": f"a clipped line (with tables: {_TABLE})", "HardSwish": f"x times a clipped line: {_TABLE}",
-    "Softsign": f"a division by 1 + |x|: {_TABLE}",
-    "LRN": f"a division by (bias + alpha/size * sum x^2)^beta, a fractional power: {_TABLE}",
-    "LayerNormalization": f"a reciprocal square root of the variance: {_TABLE}",
+    "LRN": "a division by (bias + alpha/size * sum x^2)^beta, a fractional power of an unbounded sum: not yet in zkml",
 }
