@@ -80,7 +80,7 @@ def test_causal_mask_is_a_finite_fill_recorded_in_the_manifest():
 
 def test_token_id_outside_the_table_is_refused_by_position():
     c = compiled("gpt_ts")
-    x = data("gpt_ts", "test")["x"][:1].copy()
+    x = data("gpt_ts", "test")["x"][:1].astype(np.float64)
     x[0, 7] = 32
     with pytest.raises(ZkmlError, match=r"token id 32 at position 7 of 'ids' is outside the embedding table .*32 rows"):
         quantize_input(c, x)
