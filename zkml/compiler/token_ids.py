@@ -58,8 +58,8 @@ def check_token_ids(graph, name: str, x: np.ndarray, what: str) -> bool:
         if bad.size:
             i = int(bad[0])
             more = f" ({bad.size} ids are outside)" if bad.size > 1 else ""
-            raise ZkmlError(f"{what}: token id {int(flat[i])} at {at(i)} of '{name}' is outside the embedding table of "
-                            f"Gather node '{node}' ({rows} rows: ids 0..{rows - 1}){more}")
+            raise ZkmlError(f"{what}: token id {int(flat[i])} at {at(i)} is outside the embedding table's {rows} rows "
+                            f"(ids 0..{rows - 1}; Gather node '{node}' on input '{name}'){more}")
     return True
 
 
