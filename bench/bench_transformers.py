@@ -38,6 +38,12 @@ SECTION = "## Transformers"
 ZKML = [sys.executable, "-m", "zkml.cli"]
 
 
+NOTE_MASK = ("ezkl on the decoder: its gen_settings refuses the causal mask's -inf fill (`masked_fill(mask, -inf)`, a "
+             "Where on a -inf constant, as both exporters emit it); checked by hand: the same file with -1e4 in place of "
+             "-inf passes gen_settings. Not run further here: that is another model file, and the encoder's ezkl setup "
+             "at logrows 20 already exceeds the memory cap.")
+
+
 def files(name: str) -> tuple[Path, Path, Path]:
     base = name.split("_")[0]
     return MODELS / f"{name}.onnx", MODELS / f"{base}_calibration.npz", MODELS / f"{base}_test.npz"
@@ -131,6 +137,8 @@ def main() -> None:
         "Fidelity: the circuit's dequantized output against onnxruntime on the 200 held-out inputs.", "",
         "| model | prover | constraints | compile | setup | prove | verify | fidelity (per output, 200 held-out inputs) |",
         "|---|---|---|---|---|---|---|---|", *rows, ""]
+    if any("| ezkl |" in r and "significant bit truncation" in r for r in rows):
+        section += [NOTE_MASK, ""]
     path = RESULTS / "models.md"
     text = path.read_text() if path.exists() else ""
     head = text.split(SECTION, 1)[0].rstrip() + "\n\n" if text else ""
