@@ -1382,11 +1382,20 @@ def _inspect_text(bundle: Path, m: dict) -> list[str]:
         else:
             out.print(f"fidelity: argmax agreement {f['argmax_agreement']:.1%}, max |error| {f['max_abs_error']:.4g} "
                       f"over {f['samples']} samples" + (f" ({f['oracle']})" if f.get("oracle", "onnxruntime") != "onnxruntime" else ""))
-    t = Table("node", "op", "shape", "frac", "min", "max", "constraints")
+    per_node = m.get("fidelity", {}).get("nodes") if isinstance(m.get("fidelity"), dict) else None
+    per_node = per_node if isinstance(per_node, dict) else {}
+    bounds = m.get("approximations") if isinstance(m.get("approximations"), dict) else {}
+    t = Table("node", "op", "shape", "frac", "min", "max", "constraints", "max |err| vs float", "error bound")
     for i, s in enumerate(field(m, "nodes", list, where) if "nodes" in m else []):
         if not isinstance(s, dict):
             raise FormatError(f"{where}: field 'nodes[{i}]' must be an object")
-        t.add_row(*(escape(str(s.get(k))) for k in ("node", "op", "shape", "frac", "lo", "hi", "constraints")))
+        e = per_node.get(s.get("node"))
+        err = f"{e['max_abs_error']:.3g} (peak {e['float_peak']:.3g})" if isinstance(e, dict) and isinstance(
+            e.get("max_abs_error"), (int, float)) and isinstance(e.get("float_peak"), (int, float)) else ""
+        bd = bounds.get(s.get("node"))
+        bound = bd.get("error_bound", bd.get("interpolation_error")) if isinstance(bd, dict) else None
+        t.add_row(*(escape(str(s.get(k))) for k in ("node", "op", "shape", "frac", "lo", "hi", "constraints")),
+                  escape(err), f"{bound:.3g}" if isinstance(bound, (int, float)) else "")
     out.print(t)
     bad = []
     for name, h in m["files"].items():

@@ -147,9 +147,10 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input", in_range: bo
     return q
 
 
-def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
+def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray, tensors: dict | None = None):
     """The input as range-checked private wires and the graph on them: (input wires, input
-    signal, normalized output tensors). Shared by inference and evaluation circuits."""
+    signal, normalized output tensors). Shared by inference and evaluation circuits.
+    ``tensors``, when given, receives every node output (QTensor) by name (per-node fidelity)."""
     from zkml.compiler.ops import MAX_OP_TERMS
 
     if xq.size * c.input_bits > MAX_OP_TERMS:
@@ -184,6 +185,8 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray):
         out = outs[0]
         ctx.stats.append(dict(node=node.name, op=node.op, shape=list(out.shape), frac=out.frac,
                               lo=int(out.lo.min()), hi=int(out.hi.max()), constraints=b.n_constraints - before))
+    if tensors is not None:
+        tensors.update(ctx.tensors)
     b.where = "the outputs"
     outputs = [normalize(ctx, ctx.tensors[name]) for name in c.graph.outputs]
     b.where = None
@@ -394,6 +397,13 @@ def witness_rounds(c: Compiled, x: np.ndarray, what: str = "input", salt: int = 
         return bb.witness()
 
     return round1, complete, [t.values for t in outs]
+
+
+def intermediates(c: Compiled, x: np.ndarray) -> dict:
+    """Every node output of the circuit for one input, dequantized (what each layer computes)."""
+    tensors: dict = {}
+    run_graph(CircuitBuilder(emit=False, lookups=bool(c.config.lookups)), c, quantize_input(c, x), tensors)
+    return {name: fixedpoint.dequantize(t.values, t.frac) for name, t in tensors.items() if name != c.input_name}
 
 
 def forward(c: Compiled, x: np.ndarray) -> list[np.ndarray]:

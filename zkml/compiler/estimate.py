@@ -134,6 +134,14 @@ def node_cost(graph, node, shape_of) -> tuple[int, int]:
         return _size(ins[1]) * (v[0] + 2), out * v[0]
     if op == "Equal":
         return out * 2, out
+    if op in ("Exp", "Log", "Erf", "Gelu", "Softplus", "Elu", "Celu", "Selu", "Mish", "HardSigmoid", "HardSwish"):
+        return out * (2 * RANGE + RESCALE), out  # clamps, the grid's rescale, the lookup, a ReLU part
+    if op in ("Reciprocal", "Softsign", "Sqrt", "Pow"):
+        return out * 3 * RANGE, out  # a product and three range checks (division / square root)
+    if op in ("Softmax", "LogSoftmax"):
+        return out * (4 * RANGE + RESCALE), out  # the row max, exp, the division
+    if op in ("LayerNormalization", "InstanceNormalization"):
+        return out * (4 * RANGE + 2 * RESCALE), out  # the square, the division, the affine rescale
     return 0, out  # shape ops: gathers of linear combinations
 
 

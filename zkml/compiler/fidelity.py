@@ -50,7 +50,64 @@ def fidelity_report(c: Compiled, xs: np.ndarray, limit: int = 500) -> dict:
               "mean_abs_error": float(np.mean(errs)), "argmax_agreement": agree / n, **base}
     if oracle.note:
         report["oracle_note"] = oracle.note
+    nodes = node_errors(c, xs)
+    if nodes is not None:
+        report["nodes"] = nodes
     return report
+
+
+NODE_SAMPLES = 20  # samples the per-node comparison runs (each runs the circuit's witness program once)
+
+
+def node_errors(c: Compiled, xs: np.ndarray, limit: int = NODE_SAMPLES) -> dict | None:
+    """Per node: the worst |circuit - onnxruntime| of its first output over the samples, and the
+    float tensor's peak (for scale), so a user sees which layer loses accuracy. onnxruntime runs
+    the normalised model with every node output exposed, as calibrated_fracs does; None when it
+    cannot run it (no per-node report then)."""
+    import onnx
+
+    from zkml.compiler.compile import intermediates
+    from zkml.onnx_import.oracle import float_oracle
+
+    model = onnx.ModelProto()
+    model.CopyFrom(c.graph.model)
+    known = {o.name for o in model.graph.output}
+    for node in c.graph.nodes:
+        o = node.outputs[0] if node.outputs else ""
+        if o and o not in known:
+            model.graph.output.append(onnx.helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None))
+            known.add(o)
+    xs = xs[:limit]
+    if not len(xs):
+        return None
+    oracle, _ = float_oracle(model, xs[0], allow_reference=False, source=c.graph.source)
+    if oracle is None:
+        return None
+    worst: dict = {}
+    try:
+        for x in xs:
+            ref = dict(zip(oracle.output_names, oracle(x)))
+            got = intermediates(c, x)
+            for node in c.graph.nodes:
+                o = node.outputs[0] if node.outputs else ""
+                if o not in ref or o not in got or np.size(ref[o]) != np.size(got[o]):
+                    continue
+                r = np.asarray(ref[o], np.float64).ravel()
+                g = np.asarray(got[o], np.float64).ravel()
+                if not np.isfinite(r).all():
+                    continue
+                e = float(np.max(np.abs(r - g))) if r.size else 0.0
+                p = float(np.max(np.abs(r))) if r.size else 0.0
+                w = worst.setdefault(node.name, {"op": node.op, "output": o, "max_abs_error": 0.0, "float_peak": 0.0})
+                w["max_abs_error"] = max(w["max_abs_error"], e)
+                w["float_peak"] = max(w["float_peak"], p)
+    except ZkmlError:  # a sample outside the circuit's range: the whole-model report says so
+        return None
+    except Exception:  # onnxruntime refusing a later sample: no per-node report
+        return None
+    for w in worst.values():
+        w["samples"] = len(xs)
+    return worst
 
 
 def summary(report: dict) -> str:

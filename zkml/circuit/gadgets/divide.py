@@ -67,7 +67,8 @@ def isqrt(b: CircuitBuilder, x: Signal, x_bits: int) -> Signal:
     xv = x.values
     if (xv < 0).any():
         i = int(np.flatnonzero(xv < 0)[0])
-        raise ZkmlError(f"node '{b.where}': square root of a negative value ({int(xv[i])}, element {i})")
+        raise ZkmlError(f"node '{b.where}': square root of a negative value ({int(xv[i])} on the integer grid, element "
+                        f"{i}): it has no real value (onnx gives NaN); the input is outside the square root's domain")
     yv = fixedpoint.isqrt(xv)
     y = b.signal(yv)
     range_check_unsigned(b, y, max((x_bits + 1) // 2 + 1, 1))

@@ -14,9 +14,9 @@ from zkml.circuit import fixedpoint
 from zkml.circuit.builder import LC, Signal
 from zkml.circuit.gadgets.compare import sign_bit
 from zkml.circuit.gadgets.divide import _product, divide, isqrt
-from zkml.compiler.ops.common import (OpError, _affine, _broadcast, _bits, _negate, _scale_to, normalize, operand,
-                                      products, weight_frac)
-from zkml.compiler.ops.elementwise import _max_const, absolute, op_relu
+from zkml.compiler.ops.common import (OpError, _affine, _bits, _broadcast, _negate, _scale_to, normalize, products,
+                                      weight_frac)
+from zkml.compiler.ops.elementwise import _max_const, absolute
 from zkml.compiler.qtensor import MAX_BITS, QTensor
 
 GUARD = 2  # extra fraction bits of the square root before its final rounding
@@ -77,7 +77,15 @@ def op_div(ctx, node, x, y=None):
         return by_constant(ctx, node, x)
     shape = tuple(ctx.graph.shapes.get(node.outputs[0]) or np.broadcast_shapes(x.shape, y.shape))
     n, d = _broadcast(ctx, x, shape), _broadcast(ctx, y, shape)
-    return divide_tensors(ctx, node, n, d, ctx.frac)
+    return _exact(ctx, node, divide_tensors(ctx, node, n, d, ctx.frac), 2.0 ** -(ctx.frac + 1))
+
+
+def _exact(ctx, node, t: QTensor, bound: float) -> QTensor:
+    """Record the rounding bound of an exact gadget (the quotient or root of the inputs as given)."""
+    from zkml.compiler.ops.tables import record
+
+    record(ctx, node, error_bound=bound, rule="exact, rounded")
+    return t
 
 
 def reciprocal(ctx, node, x: QTensor, out_frac: int) -> QTensor:
@@ -86,7 +94,7 @@ def reciprocal(ctx, node, x: QTensor, out_frac: int) -> QTensor:
 
 
 def op_reciprocal(ctx, node, x):
-    return reciprocal(ctx, node, x, ctx.frac)
+    return _exact(ctx, node, reciprocal(ctx, node, x, ctx.frac), 2.0 ** -(ctx.frac + 1))
 
 
 def op_softsign(ctx, node, x):
@@ -96,21 +104,19 @@ def op_softsign(ctx, node, x):
     n = a.values.size
     lc = (a.signal.lc + LC.constant(np.full(n, one, np.int64))) if ctx.b.emit else None
     d = QTensor(Signal(lc, (a.values.ravel() + one).reshape(x.shape)), x.frac, a.lo + one, a.hi + one)
-    return divide_tensors(ctx, node, x, d, ctx.frac)
+    return _exact(ctx, node, divide_tensors(ctx, node, x, d, ctx.frac), 2.0 ** -(ctx.frac + 1))
 
 
 def square_root(ctx, node, x: QTensor, out_frac: int) -> QTensor:
-    """sqrt(x) at out_frac: floor of the root with GUARD bits more, rounded (error < 0.75 step);
-    negative inputs (below the function's domain) read as 0."""
-    if int(x.lo.min()) < 0:
-        x = op_relu(ctx, node, x)
+    """sqrt(x) at out_frac: floor of the root with GUARD bits more, rounded (error < 0.75 step).
+    A negative input has no witness (y^2 <= X forces X >= 0): refused, as onnx gives NaN there."""
     g = max(GUARD, -(-(x.frac - 2 * out_frac) // 2))
     e = 2 * (out_frac + g) - x.frac  # X = x 2^e holds sqrt(x) at out_frac + g
     big = _scale_to(ctx, x, x.frac + e)
-    x_bits = max(int(int(big.hi.max()).bit_length()), 1)
+    x_bits = max(int(max(int(big.hi.max()), 0)).bit_length(), 1)
     _check(ctx, node, x_bits, "the square root's input")
     y = isqrt(ctx.b, big.signal, x_bits)
-    lo = fixedpoint.isqrt(np.maximum(big.lo, 0))
+    lo = fixedpoint.isqrt(np.maximum(big.lo, 0))  # a negative input has no witness
     hi = fixedpoint.isqrt(np.maximum(big.hi, 0))
     return normalize_to(ctx, QTensor(y.reshape(x.shape), out_frac + g, lo, hi), out_frac)
 
@@ -125,7 +131,7 @@ def normalize_to(ctx, t: QTensor, frac: int) -> QTensor:
 
 
 def op_sqrt(ctx, node, x):
-    return square_root(ctx, node, x, ctx.frac)
+    return _exact(ctx, node, square_root(ctx, node, x, ctx.frac), 2.0 ** -(ctx.frac + 1) + 2.0 ** -(ctx.frac + GUARD))
 
 
 def square(ctx, x: QTensor) -> QTensor:
@@ -196,6 +202,3 @@ def op_hard_swish(ctx, node, x):
     p = products(ctx, x, h, np.arange(n), np.arange(n))
     return normalize(ctx, QTensor(p.signal.reshape(x.shape), p.frac, p.lo.reshape(x.shape), p.hi.reshape(x.shape)))
 
-
-__all__ = ["op_div", "op_reciprocal", "op_softsign", "op_sqrt", "op_pow", "op_hard_sigmoid", "op_hard_swish",
-           "divide_tensors", "reciprocal", "square_root", "square", "operand"]

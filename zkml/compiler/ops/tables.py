@@ -109,9 +109,10 @@ def _range_bounds(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, j_lo: int)
     return mins[inverse].reshape(lo.shape), maxs[inverse].reshape(lo.shape)
 
 
-def table_function(ctx, node, x: QTensor, fn: ff.Function, out_frac: int, rows: int = ff.TABLE_ROWS):
+def table_function(ctx, node, x: QTensor, fn: ff.Function, out_frac: int, rows: int | None = None):
     """(the residual of fn at x, as a tensor at ``out_frac``; its worst-case error bound)."""
     needs_lookups(ctx, node, fn.key)
+    rows = ff.TABLE_ROWS if rows is None else rows
     b = ctx.b
     f = x.frac
     x_lo, x_hi = float(x.lo.min()) * 2.0 ** -f, float(x.hi.max()) * 2.0 ** -f
