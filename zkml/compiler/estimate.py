@@ -28,11 +28,7 @@ MAX_TERMS = 60_000_000  # linear terms in all: past this, compiling needs more m
 # estimated ~1.19M constraints and 0.8 GiB (real: 755k constraints, 0.63 GB peak RSS), mlp_4m ~307k
 # and 0.6 GiB (real: 231k, 0.78 GB): constraints are over-estimated 1.3-1.6x, memory within 30%.
 BYTES_PER_CONSTRAINT = 600
-# Table-based ops (one lookup and its limbs per element with lookups, a bit decomposition without)
-TABLE = RANGE
-DIVIDE = 2 * RANGE  # a division between tensors: quotient and remainder range checks
-TABLE_OPS = {"Exp", "Log", "Erf", "Gelu", "Softplus", "Elu", "Celu", "Selu", "Mish", "Softsign", "HardSigmoid",
-             "HardSwish"}
+DIVIDE = 2 * RANGE  # a division between two tensors: quotient and remainder range checks
 BYTES_PER_TERM = 80
 # Products of two activations (attention's scores and weighted values) and softmax divisions put whole
 # linear combinations into each constraint's A and B: R1CS terms the counts above miss. Checked on
@@ -77,10 +73,6 @@ class Estimate:
         return ", ".join(f"'{name}' ({op}) ~{c:,} constraints, ~{t:,} terms" for c, t, name, op in top)
 
 
-def _last(shape) -> int:
-    return int(shape[-1]) if shape else 1
-
-
 def _size(shape) -> int:
     return int(np.prod(shape)) if shape is not None else 0
 
@@ -121,14 +113,6 @@ def node_cost(graph, node, shape_of) -> tuple[int, int]:
         return out * (1 + RESCALE) if len(runtime) >= 2 or op in ("Mul", "Div") else 0, out
     if op in ("Sigmoid", "Tanh"):
         return out * 33 * RANGE, out * 33
-    if op in ("Softmax", "LogSoftmax"):  # a max tree, an exp table and a division per element
-        return out * (RANGE + TABLE + DIVIDE), out * 3
-    if op == "LayerNormalization":  # a square and a normalised product per element, a root per row
-        return out * (2 + 2 * RESCALE) + out // max(1, _last(shape_of(node.inputs[0]))) * (TABLE + DIVIDE), out * 4
-    if op in TABLE_OPS:
-        return out * (TABLE + RESCALE), out
-    if op in ("Sqrt", "Reciprocal", "Pow"):
-        return out * (TABLE + DIVIDE), out
     if op == "Gather" and node.inputs[0] in graph.constants:
         v = shape_of(node.inputs[0]) or (1,)
         return _size(ins[1]) * (v[0] + 2), out * v[0]
