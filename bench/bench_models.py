@@ -146,7 +146,10 @@ def main() -> None:
         else:
             lines.append(zpart + f" {e['logrows']} | {e['setup_s']:.2f} | {e['prove_s']:.2f} | {e['verify_s']:.3f} | {mb(e['pk_bytes'])} | "
                          f"{e['proof_bytes']} B [{e['proof_raw_bytes']}] | {e['peak_mb']:.0f} | {e['prove_s'] / z['prove_s']:.0f}x |")
-    (RESULTS / "models.md").write_text("\n".join(lines) + "\n")
+    kept = ""  # bench_transformers.py's section below the table, kept
+    if (RESULTS / "models.md").exists() and "## Transformers" in (RESULTS / "models.md").read_text():
+        kept = "\n## Transformers" + (RESULTS / "models.md").read_text().split("## Transformers", 1)[1]
+    (RESULTS / "models.md").write_text("\n".join(lines) + "\n" + kept)
     print(f"wrote {RESULTS / 'models.md'}")
 
 

@@ -119,6 +119,9 @@ def _check_range(m: dict, shape: list, where: str) -> None:
     hi = _number_list(field(m, "input.range.max", list, where), "input.range.max", where, n)
     if any(a > b for a, b in zip(lo, hi)):
         raise FormatError(f"{where}: field 'input.range' has a min above its max")
+    rows = m["input"]["range"].get("token_ids")
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
+        raise FormatError(f"{where}: field 'input.range.token_ids' must be a positive integer (the embedding's rows)")
     margin = field(m, "input.range.margin", (int, float), where)
     if not (math.isfinite(margin) and margin >= 0):
         raise FormatError(f"{where}: field 'input.range.margin' must be a non-negative number")

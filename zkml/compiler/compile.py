@@ -142,7 +142,10 @@ def quantize_input(c: Compiled, x: np.ndarray, what: str = "input", in_range: bo
         raise ZkmlError(f"{what}: tensor '{c.input_name}' needs shape {c.input_shape} ({int(np.prod(c.input_shape))} values), got {x.shape}")
     if not np.isfinite(x).all():
         raise ZkmlError(f"{what}: tensor '{c.input_name}' contains NaN or infinity")
-    if in_range:
+    from zkml.compiler.token_ids import check_token_ids
+
+    tokens = check_token_ids(c.graph, c.input_name, x, what)  # ids checked against their tables, by position
+    if in_range and not tokens:
         from zkml.compiler.input_range import check_input_range
 
         check_input_range(c.input_range, x, what, c.input_shape)
@@ -387,6 +390,9 @@ def compile_model(path, calibration: np.ndarray | None, config: CompileConfig | 
         c.input_range = calibrated_range(calibration, config.input_margin)
         c.tensor_fracs = calibrated_fracs(graph, calibration, config.frac_bits)
         clock.done(f"calibrated the scales of {len(c.tensor_fracs)} tensors")
+    from zkml.compiler.token_ids import token_range
+
+    c.input_range = token_range(graph, name, shape, c.input_range)
     b, outs = build(c, np.zeros(shape, np.int64), emit=True)
     clock.done(f"built {b.n_constraints:,} constraints over {b.n_wires:,} wires")
     c.r1cs = b.r1cs()

@@ -68,6 +68,9 @@ def check_input_range(rng: dict | None, x: np.ndarray, where: str, shape=None) -
     else:
         chan = np.arange(x.size)
         flat = x.ravel()
+    frac = np.flatnonzero(flat != np.round(flat)) if rng.get("token_ids") else ()
+    if len(frac):
+        raise ZkmlError(f"{where}: token id {flat[frac[0]]:.6g} at position {int(frac[0])} is not an integer")
     bad = np.flatnonzero((flat < (lo - w)[chan]) | (flat > (hi + w)[chan]))
     if not bad.size:
         return
@@ -75,6 +78,9 @@ def check_input_range(rng: dict | None, x: np.ndarray, where: str, shape=None) -
     c = int(chan[i])
     more = f" ({bad.size} values are outside)" if bad.size > 1 else ""
     span = f"[{lo[c]:.6g}, {hi[c]:.6g}] (margin {m * 100:g}%)"
+    if rng.get("token_ids"):  # a token-id input (zkml/compiler/token_ids.py): the range is the embedding table
+        raise ZkmlError(f"{where}: token id {flat[i]:.6g} at position {i} is outside the embedding table's "
+                        f"{int(rng['token_ids'])} rows (ids 0..{int(rng['token_ids']) - 1}){more}")
     if rng.get("per") == "channel":
         at = tuple(int(k) for k in np.unravel_index(i, x.shape))
         what = f"element {at} = {flat[i]:.6g} is outside channel {c}'s calibrated range {span}"

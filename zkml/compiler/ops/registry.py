@@ -4,14 +4,14 @@ nowhere else (the loader refuses the rest, with ``NEEDS_TABLE``'s reason where o
 
 from __future__ import annotations
 
-from zkml.compiler.ops import (arith, contraction, elementwise, linear, normalization, pooling, reduction, shape, softmax,
-                               tables)
+from zkml.compiler.ops import (arith, contraction, elementwise, linear, masks, normalization, pooling, reduction, shape,
+                               softmax, tables)
 
 OPS = {
     "Gemm": linear.op_gemm, "MatMul": contraction.op_matmul, "Einsum": contraction.op_einsum,
     "Conv": linear.op_conv, "ConvTranspose": linear.op_conv_transpose,
     "BatchNormalization": normalization.op_batchnorm, "InstanceNormalization": normalization.op_instancenorm,
-    "Add": elementwise.op_add, "Sub": elementwise.op_sub, "Mul": elementwise.op_mul, "Div": arith.op_div,
+    "Add": masks.op_add, "Sub": elementwise.op_sub, "Mul": elementwise.op_mul, "Div": arith.op_div,
     "Sum": elementwise.op_sum, "Mean": elementwise.op_mean, "Max": elementwise.op_max, "Min": elementwise.op_min,
     "Neg": elementwise.op_neg, "Abs": elementwise.op_abs, "Sign": elementwise.op_sign,
     "Relu": elementwise.op_relu, "LeakyRelu": elementwise.op_leaky_relu, "PRelu": elementwise.op_prelu,
@@ -19,7 +19,7 @@ OPS = {
     "Equal": elementwise.op_compare, "Less": elementwise.op_compare, "Greater": elementwise.op_compare,
     "LessOrEqual": elementwise.op_compare, "GreaterOrEqual": elementwise.op_compare,
     "Not": elementwise.op_not, "And": elementwise.op_and_or, "Or": elementwise.op_and_or,
-    "Where": elementwise.op_where,
+    "Where": masks.op_where,  # masks: attention masks' -inf fill in front of a Softmax
     "Sigmoid": tables.op_sigmoid, "Tanh": tables.op_tanh,
     "Exp": tables.op_exp, "Log": tables.op_log, "Erf": tables.op_erf, "Gelu": tables.op_gelu,
     "Softplus": tables.op_softplus, "Elu": tables.op_elu, "Celu": tables.op_celu, "Selu": tables.op_selu,
