@@ -1097,16 +1097,19 @@ def audit_cmd(registry: str, model: str | None, onnx_file: Path | None, ptau: Pa
         _emit({"verdict": "PASS" if rows and not failed else "FAIL", "registry": registry, "chain_id": chain.chain_id,
                "ok": not failed, "attestations": [r.as_json() for r in rows]})
     else:
-        t = Table("id", "model", "kind", "block", "status", *(rows[0].checks if rows else []), title=f"registry {registry}")
+        columns = list(dict.fromkeys(k for r in rows for k in r.checks))  # a committed model's rows add "weights"
+        t = Table("id", "model", "kind", "block", "status", *columns, title=f"registry {registry}")
         out.print("checks: vk = the published key hashes to the registered vkHash; bytecode = the deployed verifier is "
                   "the code compiled from that key; claim = the recorded hash of the public inputs; proof / on chain = "
                   "the proof verifies; onnx = the file hashes to the model id; key = the published key is made for the circuit "
-                  "the ONNX file compiles to", highlight=False, soft_wrap=True)
+                  "the ONNX file compiles to; weights (--weights committed) = the proof's weights commitment is the "
+                  "registered model's", highlight=False, soft_wrap=True)
         for r in rows:
             status = f"revoked: {r.revoked}" if r.revoked else ("[green]valid[/green]" if r.ok else "[red]FAILED[/red]")
+            cells = {k: (("[green]key ok[/green]" if v[0] else "[red]key FAIL[/red]") if k == "key" else
+                         ("[green]ok[/green]" if v[0] else "[red]FAIL[/red]")) for k, v in r.checks.items()}
             t.add_row(str(r.attestation_id), r.model_id[:10] + "…", r.kind, str(r.block), status,
-                      *((("[green]key ok[/green]" if v[0] else "[red]key FAIL[/red]") if k == "key" else
-                         ("[green]ok[/green]" if v[0] else "[red]FAIL[/red]")) for k, v in r.checks.items()))
+                      *(cells.get(k, "—") for k in columns))
         out.print(t)
         for r in failed:
             for name, (ok, detail) in r.checks.items():

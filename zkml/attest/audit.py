@@ -6,7 +6,12 @@ key published at the verifier's vkURI (whose hash must equal the registered vkHa
 the deployed verifier; the verifier's runtime bytecode must equal the code compiled here from
 that key; and an ONNX file, when given, must hash to the model id, and the published key must be
 made for the circuit it compiles to (the ``key`` column: the bundle beside the key, compiled again
-from the ONNX file, and its zkey checked against that R1CS and its ptau)."""
+from the ONNX file, and its zkey checked against that R1CS and its ptau). For a --weights committed
+model the key is the architecture's and the ``weights`` column checks that the commitment in the
+proof's public signals is the registered model's: the model id is sha256(architecture sha256 ||
+commitment), so another weight set, proved under the same key, is named; --onnx is then the
+architecture (the bundle's model.onnx, which the owner publishes) and the onnx column hashes it
+with the proof's commitment."""
 
 from __future__ import annotations
 
@@ -51,6 +56,42 @@ def onnx_model_id(path: Path) -> str:
     except Exception as e:
         raise ZkmlError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
     return D.model_id(store.sha256_file(path), store.weights_hash(m))
+
+
+def committed_manifest(vk_uri: str) -> dict | None:
+    """The manifest of the --weights committed bundle beside the key at ``vk_uri``, else None
+    (a fixed-weights bundle, an evaluation key, no bundle there)."""
+    from zkml.bundle.store import read_manifest
+
+    folder = Path(unquote(urlparse(vk_uri).path)).parent
+    if urlparse(vk_uri).scheme != "file" or not (folder / "manifest.json").is_file():
+        return None
+    try:
+        m = read_manifest(folder)
+    except ZkmlError:
+        return None
+    return m if m["config"].get("weights") == "committed" and "weights" in m else None
+
+
+def weights_check(manifest: dict, mid: str, public: list[int], arch_sha256: str | None = None) -> tuple[bool, str]:
+    """(passed, detail) of the ``weights`` column: the weights commitment a committed-weights
+    proof carries (its last public signal) is the registered model's, i.e. the model id is
+    sha256(architecture sha256 || that commitment); ``arch_sha256`` is the auditor's ONNX file's."""
+    from zkml.bundle.private_weights import commitment_hex
+
+    if manifest["config"].get("public_signals", "packed") == "hash":
+        return False, ("cannot check: the public signals are one hash, so the weights commitment is not "
+                       "visible on chain; compile with --public-signals packed")
+    if not public:
+        return False, "no public signals: no weights commitment"
+    got = commitment_hex(public[-1])
+    arch = arch_sha256 or manifest["model"]["sha256"]
+    if D.model_id(arch, got) == mid:
+        return True, f"weights commitment 0x{got[:16]}… is the registered model's"
+    registered = manifest["weights"]["commitment"]
+    named = (f"the registered 0x{registered[:16]}…" if D.model_id(arch, registered) == mid
+             else f"the one model {mid[:18]}… registers")
+    return False, f"proved under weights commitment 0x{got[:16]}…, not {named}: other weights than the registered model's"
 
 
 def _read_vk_uri(uri: str) -> dict:
@@ -122,6 +163,11 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
     from zkml.groth16.verifying import selected, verify
 
     expect_id = onnx_model_id(onnx_file) if onnx_file else None
+    onnx_sha = None
+    if onnx_file:
+        from zkml.bundle.store import sha256_file
+
+        onnx_sha = sha256_file(onnx_file)  # a committed model's architecture file: the id holds it and the commitment
     if model:
         model = model.lower() if model.startswith("0x") else "0x" + model.lower()
     records = REG.attestations(chain, registry)
@@ -133,14 +179,16 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
         mid = rec["model_id"]
         if model and mid != model:
             continue
-        if model is None and expect_id and mid != expect_id:
-            continue
-        log(f"attestation {rec['id']}")
         if mid not in models:
             models[mid] = REG.model(chain, registry, bytes.fromhex(mid[2:]))
         m = models[mid]
         v = m["verifiers"][rec["verifier_index"]]
         key = (mid, rec["verifier_index"])
+        committed = committed_manifest(v["vk_uri"])
+        if (model is None and expect_id and mid != expect_id
+                and not (committed and onnx_sha in (committed["model"]["sha256"], committed.get("build", {}).get("model_sha256")))):
+            continue
+        log(f"attestation {rec['id']}")
         if key not in verifiers:
             verifiers[key] = _verifier_facts(chain, v)
             if onnx_file:  # the key made for this model's circuit, not only registered under its id
@@ -173,7 +221,16 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
             else:
                 detail = "verifies" if on else "rejected"
             row.checks["on chain"] = (on, f"{detail} by {v['address']}")
-        if expect_id:
+        if committed:  # the key is the architecture's: which weights is the proof's last public signal
+            row.checks["weights"] = weights_check(committed, mid, public, onnx_sha)
+        if expect_id and committed and public:
+            from zkml.bundle.private_weights import commitment_hex
+
+            got = D.model_id(onnx_sha, commitment_hex(public[-1]))
+            same = got == mid
+            row.checks["onnx"] = (same, f"{onnx_file} (the architecture) with the proof's weights commitment hashes to "
+                                  f"{got[:18]}…" + ("" if same else f", not {mid[:18]}…"))
+        elif expect_id:
             same = expect_id == mid
             row.checks["onnx"] = (same, f"{onnx_file} hashes to {expect_id[:18]}…" + ("" if same else f", not {mid[:18]}…"))
         rows.append(row)

@@ -15,6 +15,8 @@ a PASS: it raises ``CannotCheck`` and the command exits 2.
     max_age_days = 30             # issued no longer ago than this
     require_onchain = true        # recorded in its registry, not revoked (default true)
     require_key_check = true      # the key is made for the ONNX model's circuit (needs --onnx; default false)
+    weights_commitment = "0x…"    # --weights committed: the registered weights commitment(s), hex or decimal
+                                  # (or a list); a proof under other weights fails, naming both
 
 Every document's ``valid_until`` is a rule of its own ("expiry"): past it, the check fails naming
 the date. The bounds are one-sided Clopper-Pearson (zkml/attest/confidence.py) from the proved
@@ -49,6 +51,7 @@ class Policy:
     min_recall_lower_bound: dict[str, float] = field(default_factory=dict)
     confidence: float = 0.95
     path: str = "policy"
+    weights_commitments: list[int] = field(default_factory=list)
 
 
 MAX_POLICY_BYTES = 1 << 20  # a policy is a few lines of TOML
@@ -57,7 +60,7 @@ MAX_POLICY_DEPTH = 16  # its deepest value is a list of strings under a table he
 _TYPES = {"signers": list, "models": list, "kinds": list, "min_accuracy": (int, float),
           "min_samples": int, "max_age_days": (int, float), "require_onchain": bool,
           "require_key_check": bool, "min_accuracy_lower_bound": (int, float), "min_recall": dict, "min_recall_lower_bound": dict,
-          "confidence": (int, float)}
+          "confidence": (int, float), "weights_commitment": (str, list)}
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -119,12 +122,59 @@ def read_policy(path: Path) -> Policy:
         for cls, v in p.get(key, {}).items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
                 fail(key, f"{key}: the recall of class {cls!r} must be a number between 0 and 1")
+    commitments = []
+    wc = p.get("weights_commitment", [])
+    for v in [wc] if isinstance(wc, str) else wc:
+        value = _commitment_value(v)
+        if value is None:
+            fail("weights_commitment", f"weights_commitment {str(v)[:80]!r} is not a commitment (0x and 64 hex "
+                 "digits, or a decimal below the field modulus, as the bundle's manifest weights.commitment gives it)")
+        commitments.append(value)
     if not p.get("signers"):
         raise CannotCheck(f"{path}: 'signers' (the allow-list of signer addresses) is required under [policy]")
     return Policy([s.lower() for s in p["signers"]], [m.lower() for m in p.get("models", [])], list(p.get("kinds", [])),
                   p.get("min_accuracy"), p.get("min_samples"), p.get("max_age_days"), p.get("require_onchain", True),
                   p.get("require_key_check", False), p.get("min_accuracy_lower_bound"), dict(p.get("min_recall", {})),
-                  dict(p.get("min_recall_lower_bound", {})), float(p.get("confidence", 0.95)), str(path))
+                  dict(p.get("min_recall_lower_bound", {})), float(p.get("confidence", 0.95)), str(path), commitments)
+
+
+def _commitment_value(v) -> int | None:
+    """A weights commitment as the policy writes it: hex (64 digits, 0x optional) or decimal."""
+    from zkml.crypto.bn254 import R
+
+    if not isinstance(v, str):
+        return None
+    t = v.strip().lower()
+    try:
+        if t.startswith("0x") or (len(t) == 64 and not t.isdigit()):
+            t = t.removeprefix("0x")
+            value = int(t, 16) if len(t) == 64 else None
+        else:
+            value = int(t, 10) if t.isdigit() else None
+    except ValueError:
+        return None
+    return value if value is not None and value < R else None
+
+
+def weights_rule(doc: dict, policy: Policy) -> tuple[str, bool, str]:
+    """The ``weights`` rule: a --weights committed attestation's commitment (its claim's
+    weights_sha256, which its public signals and model id carry) is one the policy names."""
+    c = doc["claim"]
+    wanted = ", ".join(_short(v) for v in policy.weights_commitments)
+    layout = doc["circuit"].get("layout") or {}
+    if (layout.get("config") or {}).get("weights") != "committed":
+        return ("weights", False, f"the model's weights are fixed in its circuit (weights sha256 "
+                f"{c['weights_sha256'][:16]}…), not committed; the policy requires weights commitment {wanted}")
+    got = int(c["weights_sha256"], 16)
+    if got in policy.weights_commitments:
+        return ("weights", True, f"weights commitment {_short(got)} is the registered one")
+    return ("weights", False, f"proved under weights commitment {_short(got)}, not the registered {wanted}: "
+            "these are other weights")
+
+
+def _short(v: int) -> str:
+    """A commitment as messages show it: 0x and its first 16 of 64 hex digits."""
+    return f"0x{v:064x}"[:18] + "…"
 
 
 def class_index(policy: Policy, key: str, rule: str, metric: dict) -> int:
@@ -238,6 +288,8 @@ def check(doc: dict, policy: Policy, chain=None, now: float | None = None, where
                     f"n >= {policy.min_samples}" if policy.min_samples is not None else ""]
             results.append(("metric", good, f"proved {m['correct']}/{m['n']} = {acc:.3f} right "
                             f"(claim: at least {m['k']}); required {' and '.join(w for w in want if w)}"))
+    if policy.weights_commitments:
+        results.append(weights_rule(doc, policy))
     results += _metric_rules(c, policy)
     results.append(expiry(doc, now))
     if policy.max_age_days is not None:

@@ -86,12 +86,20 @@ def check_claim(doc: dict, manifest: dict, vk_sha256: str, bundle, where: str) -
     return parts
 
 
-def weights_part(manifest: dict) -> list[tuple[str, list[int]]]:
+def weights_part(manifest: dict, claim: dict | None = None) -> list[tuple[str, list[int]]]:
     """The weights commitment's public signal (after the input's) for --weights committed: the
-    claim's weights_sha256, already compared with the bundle's, is that commitment."""
+    claim's weights_sha256 (a proof file's, already compared with the bundle's; an attestation's,
+    whose layout holds no model section and whose model id binds it) is that commitment."""
     if manifest["config"].get("weights", "fixed") != "committed":
         return []
-    return [("claim.weights_sha256 (the weights commitment)", [int(manifest["model"]["weights_sha256"], 16)])]
+    value = manifest["model"]["weights_sha256"] if "model" in manifest else (claim or {}).get("weights_sha256")
+    if not isinstance(value, str) or len(value) != 64:
+        raise FormatError("claim.weights_sha256 must hold the weights commitment (64 hex digits) of a "
+                          "--weights committed model")
+    try:
+        return [("claim.weights_sha256 (the weights commitment)", [int(value, 16)])]
+    except ValueError:
+        raise FormatError("claim.weights_sha256 must hold the weights commitment (64 hex digits)") from None
 
 
 def check_proof_fields(doc: dict, where: str) -> None:

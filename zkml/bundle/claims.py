@@ -122,7 +122,7 @@ def expected_public(manifest: dict, claim: dict, where) -> list[int]:
         raise FormatError(f"{where}: an inference claim holds 'input' (an object) and 'outputs' (a list)")
     parts = output_parts(manifest, outputs, where, exact=False)
     parts.append(input_part(manifest["input"], inp, where, exact=False))
-    parts += weights_part(manifest)
+    parts += weights_part(manifest, claim)
     return _combine(manifest, parts)
 
 

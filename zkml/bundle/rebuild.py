@@ -141,9 +141,12 @@ def check_model_file(manifest: dict, model: Path, where: str) -> None:
         raise ZkmlError(f"{model}: sha256 {sha[:16]}… is not the model {where} was compiled from "
                         f"({manifest['model']['sha256'][:16]}…)")
     try:
-        w = store.weights_hash(onnx.load(str(model), load_external_data=True))
+        loaded = onnx.load(str(model), load_external_data=True)
     except Exception as e:
         raise ZkmlError(f"{model}: not a readable ONNX model ({type(e).__name__})") from None
+    if manifest["config"].get("weights") == "committed":
+        return  # the R1CS is the architecture's: the weights (behind the commitment) are not needed
+    w = store.weights_hash(loaded)
     if w != manifest["model"]["weights_sha256"]:
         raise ZkmlError(f"{model}: its weights hash to {w[:16]}…, not the weights {where} records")
 
