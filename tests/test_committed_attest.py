@@ -136,3 +136,11 @@ def test_audit_flags_an_attestation_under_other_weights(world):
     assert set(good["checks"]) == {"vk", "bytecode", "claim", "proof", "on chain", "weights", "onnx", "key"}
     res = zkml("audit", "--registry", world["registry"])
     assert res.exit_code == 1 and "weights" in res.output and "other weights" in res.output
+
+
+def test_evaluation_with_committed_weights_refused_in_one_line(world, tmp_path):
+    out = tmp_path / "ev.json"
+    res = zkml("attest", "evaluate", world["bundle"], "-d", MODELS / "breast_cancer_test.npz", "--samples", "2",
+               "-o", out)
+    assert res.exit_code == 1 and "--weights committed" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not out.exists()

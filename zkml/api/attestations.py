@@ -118,6 +118,7 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
     t0 = time.perf_counter()
     select_verifier(reference)
     bundle = existing_folder(bundle, "BUNDLE")
+    refuse_committed_weights(bundle)
     data = existing_file(data, "--data")
     ptau = optional_file(ptau, "--ptau")
     at_least(k, "--k", 0)
@@ -149,6 +150,19 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
         outs.text(opening, json.dumps(opened, indent=1) + "\n")
         write_document(out, doc, outs)
     return Evaluation(out, opening, doc, round(time.perf_counter() - t0, 3))
+
+
+def refuse_committed_weights(bundle: Path) -> None:
+    """Evaluation circuits hold the weights as constants: a --weights committed bundle has none."""
+    from zkml.bundle import store
+
+    try:
+        weights = store.read_manifest(bundle)["config"].get("weights", "fixed")
+    except (ZkmlError, KeyError, TypeError, AttributeError):
+        return  # the evaluation's own reading of the bundle names what is wrong with it
+    if weights == "committed":
+        raise ZkmlError(f"{bundle}: evaluation claims with --weights committed are not supported yet; "
+                        "compile the model with --weights fixed for an evaluation")
 
 
 def keygen(key_file) -> str:
