@@ -263,3 +263,39 @@ def test_msm_many_matches_single_calls(rng):
         assert np.array_equal(out, single)
     assert not got[2].any() and not got[3].any()
     assert not np.array_equal(got[0], got[4])
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_msm_merges_repeated_full_size_scalars(name, rng, monkeypatch):
+    """LogUp inverses repeat: the points of equal full-size scalars are summed before the
+    windows. Against py_ecc, with identity bases, a group summing to the identity, small scalars
+    beside, a low-limb collision of two different scalars; and a changed scalar must change the sum."""
+    import zkml.engines.cpu.msm as M
+
+    g = GROUPS[name]
+    monkeypatch.setattr(M, "MERGE_MIN_TERMS", 8)
+    distinct = [rng.randrange(2**200, R - 2**140) for _ in range(3)]
+    twin = distinct[0] + (5 << 128)  # same low limb as distinct[0], another scalar
+    pts = g["rand"](12, rng)
+    pts[4] = None  # an identity base inside a group
+    ks = [distinct[0], distinct[1], distinct[0], 7, distinct[2], distinct[1], twin, distinct[0], 1, distinct[1],
+          distinct[2], twin]
+    arr = np.stack([g["to_arr"](p) for p in pts])
+    arr[4] = 0
+    calls = []
+    real = M._group_sums
+    monkeypatch.setattr(M, "_group_sums", lambda *a: calls.append(a[-1]) or real(*a))
+    got = g["from_arr"](g["msm"](arr, B.ints_to_limbs(ks)))
+    assert calls == [4]  # four distinct full-size scalars, grouped
+    assert got == naive(g, pts, ks)
+    # P k + (-P) k: one group summing to the identity
+    p = pts[0]
+    neg = g["from_py"](bn.neg(g["to_py"](p)))
+    two = np.stack([g["to_arr"](p), g["to_arr"](neg)] * 5)
+    assert g["from_arr"](g["msm"](two, B.ints_to_limbs([distinct[0]] * 10))) is None
+    ks2 = list(ks)
+    ks2[2] = (ks2[2] + 1) % R  # leaves its group: another sum
+    assert g["from_arr"](g["msm"](arr, B.ints_to_limbs(ks2))) == naive(g, pts, ks2) != got
+    monkeypatch.setattr(M, "MERGE_MAX_DISTINCT", 0.1)  # too many distinct ones: not merged, same sum
+    calls.clear()
+    assert g["from_arr"](g["msm"](arr, B.ints_to_limbs(ks))) == got and calls == []

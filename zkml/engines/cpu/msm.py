@@ -8,6 +8,11 @@ the points. Zero scalars, identity bases and zero halves are dropped first; scal
 windows as their largest bit length. Halves are cut into c-bit signed digits in
 [-2^(c-1), 2^(c-1)] (a negative digit adds -P to bucket |d|), which halves the buckets.
 
+Repeated full-size scalars are merged first (``_merge_repeated``): the LogUp inverses of a
+lookup circuit are 1/(z - value), one per looked-up limb but only as many distinct ones as the
+table has rows, so sum_i k_i P_i is taken as sum_u u (sum_{k_i = u} P_i): one point addition per
+term and an MSM over the distinct scalars instead of some 20 windows of additions per term.
+
 The kernels are msm_kernels.py's, reached through the native module. Windows are
 independent units of work: a serial GIL-free kernel does the windows [lo, hi) of
 one MSM, and ``msm_many`` hands the windows of several MSMs (G2 beside G1) to both cores, the
@@ -60,6 +65,49 @@ class _Job:
         self.out = np.zeros((digits.shape[0],) + _GROUPS[group][0], np.uint64)
 
 
+MERGE_MIN_TERMS = 4096  # below this many full-size scalars, merging saves too little to pay for its sort
+MERGE_MAX_DISTINCT = 0.5  # merge when the distinct full-size scalars are at most this share of them
+
+
+def _merge_repeated(group: str, bases: np.ndarray, scalars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bases, scalars) with the same sum, the points of each repeated full-size scalar (at or
+    above 2^128, where windows cost the most) added together first; unchanged when few repeat."""
+    big = np.flatnonzero((scalars[:, 2] | scalars[:, 3]) != 0)
+    if len(big) < MERGE_MIN_TERMS:
+        return bases, scalars
+    values = scalars[big]
+    # group by the low limb (a sort of 8-byte keys), then confirm that each group's scalars agree
+    # in every limb; a collision of low limbs alone falls back to grouping whole scalars
+    _, first, group_of = np.unique(values[:, 0], return_index=True, return_inverse=True)
+    if len(first) > MERGE_MAX_DISTINCT * len(big):
+        return bases, scalars
+    group_of = group_of.ravel()
+    distinct = values[first]
+    if not np.array_equal(distinct[group_of], values):
+        rows = np.ascontiguousarray(values).view(np.dtype((np.void, 32))).ravel()
+        _, first, group_of = np.unique(rows, return_index=True, return_inverse=True)
+        group_of, distinct = group_of.ravel(), values[first]
+    sums = _group_sums(group, bases, big, group_of, len(distinct))
+    keep = np.ones(len(scalars), np.bool_)
+    keep[big] = False
+    return (np.concatenate([bases[keep], sums]), np.concatenate([scalars[keep], distinct]))
+
+
+def _group_sums(group: str, bases: np.ndarray, rows: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Affine sums of bases[rows[t]] per group_of[t]; the threads take ranges of groups holding
+    about equal numbers of terms."""
+    order = np.ascontiguousarray(rows[np.argsort(group_of, kind="stable")], np.int64)
+    starts = np.zeros(n_groups + 1, np.int64)
+    np.cumsum(np.bincount(group_of, minlength=n_groups), out=starts[1:])
+    out = np.empty((n_groups,) + _GROUPS[group][1], np.uint64)
+    kernel = getattr(kernels(), f"{group}_group_sums")
+    parts = max(1, min(threads.n_threads(), len(rows) // _MIN_CHUNK))
+    cuts = sorted({0, n_groups, *(int(np.searchsorted(starts, i * len(rows) // parts)) for i in range(1, parts))})
+    threads.run_tasks([(lambda lo, hi: lambda: kernel(bases, order, starts, out, lo, hi))(lo, hi)
+                       for lo, hi in zip(cuts, cuts[1:]) if hi > lo])
+    return out
+
+
 def _prepare(group: str, bases: np.ndarray, scalars: np.ndarray) -> _Job | None:
     """None when the sum is the identity without any work (no non-zero term)."""
     if len(bases) != len(scalars):
@@ -68,6 +116,7 @@ def _prepare(group: str, bases: np.ndarray, scalars: np.ndarray) -> _Job | None:
         return None
     bases = np.ascontiguousarray(bases, np.uint64)
     scalars = np.ascontiguousarray(scalars, np.uint64)
+    bases, scalars = _merge_repeated(group, bases, scalars)
     n = len(bases)
     k = kernels()
     split, expand = (getattr(k, name) for name in _KERNELS[group][:2])

@@ -182,6 +182,38 @@ def G_msm_windows(pts, digits, c, out, lo, hi):
         G_store_jac(out, w, total)
 
 
+@njit(**_JITS)
+def G_group_sums(bases, order, starts, out, lo, hi):
+    """out[g] = sum of bases[order[t]] for t in [starts[g], starts[g + 1]), affine, for groups
+    g in [lo, hi): mixed Jacobian additions, then one inversion for the whole range."""
+    n = hi - lo
+    jac = np.zeros((max(n, 1),) + JAC_SHAPE, np.uint64)
+    for g in range(lo, hi):
+        acc = G_INF
+        for t in range(starts[g], starts[g + 1]):
+            x, y, inf = G_load_affine(bases, order[t])
+            if not inf:
+                acc = G_add_mixed(acc, x, y)
+        G_store_jac(jac, g - lo, acc)
+    prefix = np.empty((max(n, 1),) + FSHAPE, np.uint64)
+    acc = F_ONE
+    for i in range(n):
+        z = G_load_jac(jac, i)[2]
+        if not F_is_zero(z):
+            acc = F_mul(acc, z)
+        F_store(prefix, i, acc)
+    inv = F_inv(acc)
+    for i in range(n - 1, -1, -1):
+        p = G_load_jac(jac, i)
+        if F_is_zero(p[2]):
+            G_store_affine(out, lo + i, F_ZERO, F_ZERO)
+            continue
+        zi = F_mul(inv, F_load(prefix, i - 1)) if i > 0 else inv
+        inv = F_mul(inv, p[2])
+        zi2 = F_sqr(zi)
+        G_store_affine(out, lo + i, F_mul(p[0], zi2), F_mul(p[1], F_mul(zi2, zi)))
+
+
 @njit(**_JIT)
 def G_combine_windows(out, c):
     acc = G_load_jac(out, out.shape[0] - 1)
@@ -215,7 +247,8 @@ _BATCH = 512
 
 
 def _instantiate(group: str, field: str, jac_shape: str, fshape: str) -> str:
-    src = _TEMPLATE.replace("G_INF", f"{group.upper()}_INF").replace("F_ONE", f"{field.upper()}_ONE")
+    src = (_TEMPLATE.replace("G_INF", f"{group.upper()}_INF").replace("F_ONE", f"{field.upper()}_ONE")
+           .replace("F_ZERO", f"{field.upper()}_ZERO"))
     src = src.replace("G_", f"{group}_").replace("F_", f"{field}_")
     return (src.replace("JAC_SHAPE", jac_shape).replace("FSHAPE", fshape)
             .replace("BATCH", str(_BATCH)))

@@ -57,7 +57,8 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
            ("split", "void({P}, uint64[:, ::1], uint64[:, :, ::1], boolean[:, ::1], int64[::1], int64, int64)"),
            ("expand", "void({P}, uint64[:, :, ::1], boolean[:, ::1], int64[::1], {P}, uint64[:, ::1], int64, int64)"),
            ("msm_windows", "void({P}, int32[:, ::1], int64, {J}, int64, int64)"),
-           ("combine_into", "void({J}, int64, " + ("uint64[:, ::1]" if g == "g1" else _G1) + ")"))},
+           ("combine_into", "void({J}, int64, " + ("uint64[:, ::1]" if g == "g1" else _G1) + ")"),
+           ("group_sums", "void({P}, int64[::1], int64[::1], {P}, int64, int64)"))},
     # key files' points (zkml.formats.point_checks)
     "g1_status": ("zkml.engines.cpu.point_kernels", "g1_status", f"void({_G1}, uint8[::1])"),
     "g2_status": ("zkml.engines.cpu.point_kernels", "g2_status", f"void({_G2}, uint8[::1])"),
