@@ -67,6 +67,7 @@ class _Job:
 
 MERGE_MIN_TERMS = 4096  # below this many full-size scalars, merging saves too little to pay for its sort
 MERGE_MAX_DISTINCT = 0.5  # merge when the distinct full-size scalars are at most this share of them
+MERGE_PROBE = 1024  # full-size scalars looked at for a repeat before the whole sort
 
 
 def _merge_repeated(group: str, bases: np.ndarray, scalars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +75,11 @@ def _merge_repeated(group: str, bases: np.ndarray, scalars: np.ndarray) -> tuple
     above 2^128, where windows cost the most) added together first; unchanged when few repeat."""
     big = np.flatnonzero((scalars[:, 2] | scalars[:, 3]) != 0)
     if len(big) < MERGE_MIN_TERMS:
+        return bases, scalars
+    # a cheap look first: random scalars (H's) have no repeat among 1024 of them, while n terms
+    # over d <= n / 2 values show about 1024^2 / 2d repeats there
+    probe = scalars[big[:: max(1, len(big) // MERGE_PROBE)], 0]
+    if len(np.unique(probe)) == len(probe):
         return bases, scalars
     values = scalars[big]
     # group by the low limb (a sort of 8-byte keys), then confirm that each group's scalars agree
