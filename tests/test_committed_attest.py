@@ -138,9 +138,77 @@ def test_audit_flags_an_attestation_under_other_weights(world):
     assert res.exit_code == 1 and "weights" in res.output and "other weights" in res.output
 
 
-def test_evaluation_with_committed_weights_refused_in_one_line(world, tmp_path):
+def _rehash(doc: dict) -> dict:
+    from zkml.attest import document as D
+
+    c = doc["claim"]
+    c["model_id"] = D.model_id(c["model_sha256"], c["weights_sha256"])
+    return doc
+
+
+def test_evaluation_under_committed_weights(world, tmp_path):
+    """One evaluation circuit runs every sample on one set of private weight wires, and the
+    weights commitment is its last public signal: the claim names the weights, a policy
+    naming the registered commitment accepts it and rejects the same evaluation under other
+    weights (same key), and an edited claim fails."""
+    d, data = world["dir"], MODELS / "breast_cancer_test.npz"
+    ev = tmp_path / "ev.json"
+    ok("attest", "evaluate", world["bundle"], "-d", data, "--samples", "4", "-o", ev)
+    doc = json.loads(ev.read_text())
+    c = doc["claim"]
+    assert c["weights"] == "committed" and c["weights_sha256"] == world["commitment"]
+    assert int(doc["proof"]["public_signals"][-1]) == int(world["commitment"], 16)
+    ok("attest", "sign", ev, "--private-key-file", d / "owner.key")
+    pol = _policy(world, "ev.toml", "0x" + world["commitment"])
+    res = zkml("check", ev, "--policy", pol, "--json")
+    assert res.exit_code == 0, res.output
+    ok("attest", "publish", ev, "--registry", world["registry"])
+    ev_id = json.loads(ev.read_text())["chain"]["attestation_id"]
+    res = zkml("audit", "--registry", world["registry"], "--onnx", world["bundle"] / "model.onnx", "--json")
+    row = {r["attestation_id"]: r for r in json.loads(res.output)["attestations"]}[ev_id]
+    assert all(v["passed"] for v in row["checks"].values()), row
+    assert {"weights", "key", "onnx"} <= set(row["checks"])
+    # the same key, the owner's other weights (the copy's private file): told apart by the commitment
+    shutil.copytree(world["bundle"] / "evaluations", d / "other" / "evaluations", dirs_exist_ok=True)
+    other_ev = tmp_path / "other-ev.json"
+    ok("attest", "evaluate", d / "other", "-d", data, "--samples", "4", "-o", other_ev)
+    other = json.loads(other_ev.read_text())
+    assert other["circuit"]["vk_sha256"] == doc["circuit"]["vk_sha256"]
+    assert other["claim"]["weights_sha256"] == world["other"]
+    ok("attest", "sign", other_ev, "--private-key-file", d / "owner.key")
+    res = zkml("check", other_ev, "--policy", pol, "--json")
+    assert res.exit_code == 1
+    rules = {r["rule"]: r for r in json.loads(res.output)["rules"]}
+    assert rules["proof"]["passed"] is True and rules["weights"]["passed"] is False
+    assert world["other"][:16] in rules["weights"]["reason"]
+    # edited claims: the registered commitment over the other weights' proof; the committed flag dropped
+    for name, edit in (("commitment", lambda x: x["claim"].update(weights_sha256=world["commitment"])),
+                       ("flag", lambda x: x["claim"].pop("weights"))):
+        forged = json.loads(other_ev.read_text())
+        edit(forged)
+        path = tmp_path / f"forged-{name}.json"
+        path.write_text(json.dumps(_rehash(forged)))
+        ok("attest", "sign", path, "--private-key-file", d / "owner.key")
+        res = zkml("check", path, "--policy", pol, "--json")
+        assert res.exit_code == 1, name
+        assert {r["rule"]: r["passed"] for r in json.loads(res.output)["rules"]}["proof"] is False, name
+
+
+def test_evaluation_key_of_committed_weights_checks_from_the_architecture(world, tmp_path):
+    from zkml.bundle.key_binding import verify_evaluation_key
+
+    ok("attest", "evaluate", world["bundle"], "-d", MODELS / "breast_cancer_test.npz", "--samples", "3",
+       "-o", tmp_path / "ev3.json")
+    folder = world["bundle"] / "evaluations" / "n3"
+    rep = verify_evaluation_key(folder, world["bundle"] / "model.onnx")
+    assert rep.ok, rep.line()
+    rep = verify_evaluation_key(folder, MODELS / "digits_mlp.onnx")  # another architecture
+    assert not rep.ok
+
+
+def test_chunked_evaluation_with_committed_weights_refused_in_one_line(world, tmp_path):
     out = tmp_path / "ev.json"
-    res = zkml("attest", "evaluate", world["bundle"], "-d", MODELS / "breast_cancer_test.npz", "--samples", "2",
-               "-o", out)
+    res = zkml("attest", "evaluate", world["bundle"], "-d", MODELS / "breast_cancer_test.npz", "--samples", "4",
+               "--chunk-size", "2", "-o", out)
     assert res.exit_code == 1 and "--weights committed" in res.output and "Traceback" not in res.output
     assert len(res.output.strip().splitlines()) == 1 and not out.exists()

@@ -894,11 +894,13 @@ def attest_inference_cmd(proof_file: Path, bundle: Path | None, out: Path | None
               help="Claim at least K true positives of CLASS (name or index; repeatable). Default: what the model "
                    "gets for every class; with any --class-k, 0 for the classes not named.")
 @click.option("--class-names", help="Comma-separated names of the model's classes, in output order (signed with the claim).")
+@click.option("--weights", "weights_file", type=_existing, default=None,
+              help="A --weights committed bundle's private weights file (default: BUNDLE/private/weights.npz).")
 @_validity
 def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | None, ptau: Path | None,
                         device: str, out: Path, chunk_size: int | None, workers: int, ray_address: str | None,
-                        class_k: tuple[str, ...], class_names: str | None, valid_until: str | None,
-                        valid_days: float | None) -> None:
+                        class_k: tuple[str, ...], class_names: str | None, weights_file: Path | None,
+                        valid_until: str | None, valid_days: float | None) -> None:
     """Prove that BUNDLE's model gets at least K of N committed test samples right, with every class's
     true positives, false negatives and false positives (one circuit, or chunks on Ray); writes an
     unsigned attestation and, beside it, the opening (salt) of the dataset commitment."""
@@ -911,7 +913,8 @@ def attest_evaluate_cmd(bundle: Path, data: Path, k: int | None, samples: int | 
     with nullcontext() if chunk_size else step("Proving the evaluation"):
         ev = api.evaluate(bundle, data, k=k, samples=samples, ptau=ptau, device=device, output=out,
                           chunk_size=chunk_size, workers=workers, ray=ray_address, class_k=class_k,
-                          class_names=class_names, valid_until=valid_until, valid_days=valid_days, log=log)
+                          class_names=class_names, valid_until=valid_until, valid_days=valid_days, log=log,
+                          weights=weights_file)
     _evaluation_summary(ev.document, out)
     err.print(f"keep {ev.opening} private: it opens the dataset commitment", highlight=False, soft_wrap=True)
     _summary(t0, [out])

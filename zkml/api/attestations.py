@@ -102,7 +102,7 @@ def write_document(path: Path, doc: dict, outs=None) -> None:
 def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, ptau=None, device: str = "cpu",
              output="evaluation.attestation.json", chunk_size: int | None = None, workers: int = os.cpu_count() or 1,
              ray: str | None = None, class_k=None, class_names=None, valid_until=None, valid_days: float | None = None,
-             log=None, reference: bool | None = None) -> Evaluation:
+             log=None, reference: bool | None = None, weights=None) -> Evaluation:
     """Prove that ``bundle``'s model gets at least ``k`` (default: as many as it gets) of the
     first ``samples`` (default: all) committed samples of ``data`` right, with every class's TP,
     FN and FP (one circuit, or with ``chunk_size`` chunks on Ray: ``workers``, ``ray`` a cluster
@@ -110,7 +110,8 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
     commitment beside it (keep it private). ``class_k``: {class name or index: K}, or the CLI's
     "CLASS=K" strings; ``class_names``: a list or a comma-separated string; ``valid_until``: a
     date, ``datetime`` or unix seconds, or ``valid_days`` (default 90 days). ``log`` gets the
-    progress lines the CLI prints."""
+    progress lines the CLI prints. ``weights``: a --weights committed bundle's private weights
+    file (default BUNDLE/private/weights.npz)."""
     from zkml.api.proofs import select_verifier
     from zkml.attest.owner import from_evaluation
     from zkml.formats.atomic import OutputSet, refuse_overlap
@@ -118,7 +119,9 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
     t0 = time.perf_counter()
     select_verifier(reference)
     bundle = existing_folder(bundle, "BUNDLE")
-    refuse_committed_weights(bundle)
+    weights = optional_file(weights, "--weights")
+    if chunk_size:
+        refuse_committed_weights(bundle)
     data = existing_file(data, "--data")
     ptau = optional_file(ptau, "--ptau")
     at_least(k, "--k", 0)
@@ -128,7 +131,7 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
     choice(device, "--device", ("cpu", "gpu", "auto"))
     out = Path(output)
     opening = opening_path(out)
-    refuse_overlap([out, opening], [bundle, data, ptau])
+    refuse_overlap([out, opening], [bundle, data, ptau, weights])
     until = valid_until_time(valid_until, valid_days)
     if isinstance(class_names, str):
         class_names = [x.strip() for x in class_names.split(",")]
@@ -144,7 +147,7 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
         from zkml.bundle.evaluation import prove_evaluation
 
         result, opened = prove_evaluation(bundle, data, k, samples=samples, ptau=ptau, device=device, log=log,
-                                          class_k=thresholds, class_names=names)
+                                          class_k=thresholds, class_names=names, weights=weights)
     doc = from_evaluation(result, until)
     with OutputSet() as outs:  # the attestation and the opening of its commitment land together
         outs.text(opening, json.dumps(opened, indent=1) + "\n")
@@ -153,7 +156,7 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
 
 
 def refuse_committed_weights(bundle: Path) -> None:
-    """Evaluation circuits hold the weights as constants: a --weights committed bundle has none."""
+    """Chunked evaluations hold the weights as constants: a --weights committed bundle has none."""
     from zkml.bundle import store
 
     try:
@@ -161,8 +164,8 @@ def refuse_committed_weights(bundle: Path) -> None:
     except (ZkmlError, KeyError, TypeError, AttributeError):
         return  # the evaluation's own reading of the bundle names what is wrong with it
     if weights == "committed":
-        raise ZkmlError(f"{bundle}: evaluation claims with --weights committed are not supported yet; "
-                        "compile the model with --weights fixed for an evaluation")
+        raise ZkmlError(f"{bundle}: chunked evaluations (--chunk-size) with --weights committed are not supported "
+                        "yet; prove the evaluation in one circuit (no --chunk-size) or compile with --weights fixed")
 
 
 def keygen(key_file) -> str:

@@ -59,11 +59,13 @@ def onnx_model_id(path: Path) -> str:
 
 
 def committed_manifest(vk_uri: str) -> dict | None:
-    """The manifest of the --weights committed bundle beside the key at ``vk_uri``, else None
-    (a fixed-weights bundle, an evaluation key, no bundle there)."""
+    """The manifest of the --weights committed bundle of the key at ``vk_uri`` (beside it, or two
+    folders up for an evaluation key), else None (a fixed-weights bundle, no bundle there)."""
     from zkml.bundle.store import read_manifest
 
     folder = Path(unquote(urlparse(vk_uri).path)).parent
+    if folder.parent.name == "evaluations" and (folder / "keys.json").is_file():
+        folder = folder.parent.parent  # an evaluation key: BUNDLE/evaluations/n<N>/
     if urlparse(vk_uri).scheme != "file" or not (folder / "manifest.json").is_file():
         return None
     try:

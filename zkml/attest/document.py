@@ -163,7 +163,9 @@ def claim_signals(doc: dict, where: str) -> list[int]:
 
         m, d = c["metric"], c["dataset"]
         pc = m["per_class"]
-        return public_signals(pc["tp"], pc["fn"], pc["fp"], m["k"], pc["k"], m["n"], int(d["commitment"]))
+        weights = int(c["weights_sha256"], 16) if c.get("weights") == "committed" else None
+        return public_signals(pc["tp"], pc["fn"], pc["fp"], m["k"], pc["k"], m["n"], int(d["commitment"]),
+                              weights_commitment=weights)
     from zkml.bundle.claims import expected_public
 
     layout = doc["circuit"].get("layout")
@@ -231,6 +233,8 @@ def validate(doc, where: str) -> dict:
         _need(_hex(c.get(key), 64), where, f"claim.{key} must be a sha256 hex digest")
     _need(c["model_id"] == model_id(c["model_sha256"], c["weights_sha256"]), where,
           "claim.model_id does not match claim.model_sha256 and claim.weights_sha256")
+    _need(c.get("weights", "fixed") in ("fixed", "committed"), where,
+          f"claim.weights must be 'fixed' or 'committed', got {c.get('weights')!r}")
     if c["kind"] == "evaluation":
         m, d = c.get("metric"), c.get("dataset")
         _need(isinstance(m, dict) and all(isinstance(m.get(k), int) for k in ("n", "k", "correct")), where,

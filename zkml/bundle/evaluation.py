@@ -101,12 +101,14 @@ def check_class_names(names, n_classes: int) -> list[str] | None:
 
 def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | None = None, ptau: Path | None = None,
                      device: str = "cpu", log=print, class_k=None, class_names=None,
-                     salt: int | None = None) -> tuple[dict, dict]:
+                     salt: int | None = None, weights: Path | None = None) -> tuple[dict, dict]:
     """(proof, opening) for "at least k (default: as many as it gets) of the first `samples` rows
     of `data` are classified right, and at least class_k[c] (default: as many as it gets) of
     class c"; the proof is checked before it is returned. The proof dict holds the claim, the
     snarkjs proof, the public signals and the verifying key (JSON and path). ``salt`` reuses a
-    dataset commitment's salt (`zkml attest renew`)."""
+    dataset commitment's salt (`zkml attest renew`). ``weights``: a --weights committed bundle's
+    private weights file (default BUNDLE/private/weights.npz); the claim then names the weights
+    by their commitment (weights_sha256) and says ``"weights": "committed"``."""
     from zkml.compiler.compile import forward
     from zkml.compiler.evaluate import build_evaluation, counts_of
     from zkml.crypto.bn254 import R
@@ -121,6 +123,7 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     if class_k is not None and len(class_k) != n_classes:
         raise ZkmlError(f"{len(class_k)} per-class thresholds for a model of {n_classes} classes")
     compiled = store.load_compiled(bundle, manifest)
+    store.load_private_weights(bundle, manifest, compiled, weights)  # --weights committed only
     if samples is not None:
         if not 1 <= samples <= len(xs):
             raise ZkmlError(f"--samples {samples}: {data} has {len(xs)} samples")
@@ -156,6 +159,8 @@ def prove_evaluation(bundle: Path, data: Path, k: int | None, *, samples: int | 
     claim = {"model_sha256": m["sha256"], "weights_sha256": m["weights_sha256"],
              "dataset": {"commitment": str(commitment), "n": n, "source": Path(data).name},
              "metric": metric(counts, k, class_k, class_names)}
+    if compiled.config.weights == "committed":  # the weights commitment is the last public signal
+        claim["weights"] = "committed"
     result = {"claim": claim, "proof": proof_to_json(proof), "public_signals": [str(v) for v in public],
               "verifying_key": vk_json, "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(bundle).resolve())}
     opening = {"dataset": str(data), "dataset_sha256": store.sha256_file(data), "samples": n, "salt": str(salt),

@@ -80,6 +80,7 @@ class WeightWires:
         self.b, self.weights, self.weight_bits, self.source = b, weights, weight_bits, source
         self.quantize = quantize  # False: the graph's weights are zero-filled (a bundle's architecture)
         self.parts: list[tuple[Signal, int]] = []  # (wires, signed bits)
+        self.by_name: dict[str, Signal] = {}  # "<node>/w" -> its wires: one allocation per circuit
 
     def quantized(self, ctx, node, x: QTensor, make_float):
         """(wq, bq, wf) for a node: from the weight set when it holds them (a prover's weights
@@ -111,11 +112,16 @@ class WeightWires:
         ws.scales[name] = {"frac": wf, "bias_bits": bits}
         return ws.tensors[f"{name}/w"], ws.tensors[f"{name}/b"], wf
 
-    def wires(self, values: np.ndarray, bits: int) -> Signal:
-        """Private wires holding a weight tensor, range-checked to ``bits`` signed bits."""
+    def wires(self, name: str, values: np.ndarray, bits: int) -> Signal:
+        """Private wires holding a weight tensor, range-checked to ``bits`` signed bits; the same
+        wires again when the graph runs once more in this circuit (an evaluation's next sample),
+        so one commitment covers every sample's weights."""
+        if name in self.by_name:
+            return self.by_name[name]
         s = self.b.signal(np.asarray(values, np.int64).ravel(), PRIVATE)
         range_check_signed(self.b, s, bits)
         self.parts.append((s, bits))
+        self.by_name[name] = s
         return s
 
     def commit(self) -> tuple[int, int]:
@@ -156,8 +162,8 @@ def weighted_sum(ctx, node, x: QTensor, wq: np.ndarray, bq: np.ndarray, wf: int,
     n_out = int(np.prod(out_shape))
     bidx = None if bidx is None else np.asarray(bidx, np.int64).ravel()
     bias_bits = int(ww.weights.scales[node.name]["bias_bits"])
-    w_sig = ww.wires(wq, ww.weight_bits)
-    b_sig = ww.wires(bq, bias_bits) if bidx is not None else None
+    w_sig = ww.wires(f"{node.name}/w", wq, ww.weight_bits)
+    b_sig = ww.wires(f"{node.name}/b", bq, bias_bits) if bidx is not None else None
     xv = x.values.ravel()
     pv = wq.ravel()[widx] * xv[cols]
     vals = np.zeros(n_out, np.int64)
@@ -213,8 +219,8 @@ def conv_by_evaluation(ctx, node, x: QTensor, wq: np.ndarray, bq: np.ndarray, wf
     cout, k = wq.shape
     n_pos = patches.shape[1]
     bias_bits = int(ww.weights.scales[node.name]["bias_bits"])
-    w_sig = ww.wires(wq, ww.weight_bits)
-    b_sig = ww.wires(bq, bias_bits)
+    w_sig = ww.wires(f"{node.name}/w", wq, ww.weight_bits)
+    b_sig = ww.wires(f"{node.name}/b", bq, bias_bits)
     xv = np.append(x.values.ravel(), 0)
     xp = xv[np.where(patches >= 0, patches, xv.size - 1)]  # (K, P)
     yv = wq.dot(xp)  # (cout, P), int64: the bounds below keep it inside

@@ -188,8 +188,10 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray, tensors: dict | No
                 raise ZkmlError(f"{c.graph.source}: a --weights committed bundle proves with its private weights "
                                 "file (private/weights.npz); pass --weights FILE")
             c.weight_set = WeightSet()
-        ctx.committed = b.weight_wires = WeightWires(b, c.weight_set, cfg.weight_bits, c.graph.source,
-                                                    quantize=not c.architecture_only)
+        if getattr(b, "weight_wires", None) is None:  # an evaluation's later samples share the first's wires
+            b.weight_wires = WeightWires(b, c.weight_set, cfg.weight_bits, c.graph.source,
+                                         quantize=not c.architecture_only)
+        ctx.committed = b.weight_wires
     ctx.tensors[c.input_name] = QTensor(x, c.input_frac, np.full(xq.shape, -limit, np.int64), np.full(xq.shape, limit - 1, np.int64))
     for node in c.graph.nodes:
         b.where = node.name

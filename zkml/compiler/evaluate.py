@@ -9,7 +9,8 @@ prediction is unique. Per sample and class, tp = label_c * pred_c (one product);
 samples TP_c = sum tp, FN_c = sum label_c - TP_c, FP_c = sum pred_c - TP_c (linear, free), and
 the overall count is sum_c TP_c. The circuit enforces count >= K and TP_c >= K_c and publishes
 the packed counts, N, the packed thresholds and a Poseidon commitment to (inputs, labels, salt)
-(zkml/compiler/evaluation_signals.py). Soundness rests on the inference gadgets (range checks,
+(zkml/compiler/evaluation_signals.py); with --weights committed every sample runs on one set of
+private weight wires and their commitment is the last public signal. Soundness rests on the inference gadgets (range checks,
 exact rescaling), booleanity and one-hotness of both vectors, and the range-checked argmax
 differences, margins and thresholds.
 """
@@ -134,9 +135,6 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
         raise ZkmlError(f"an evaluation needs as many labels as samples (got {n} samples, {len(labels)} labels)")
     if not 0 <= k <= n:
         raise ZkmlError(f"K = {k} must lie between 0 and N = {n}")
-    if c.config.weights == "committed":  # its run_graph calls would leave the weight wires uncommitted
-        raise ZkmlError(f"{c.graph.source}: evaluation claims with --weights committed are not supported yet; "
-                        "compile with --weights fixed for evaluations")
     b = CircuitBuilder(emit=emit, lookups=bool(c.config.lookups))
     committed_w, committed_v = [], []
     label_ws, pred_ws, tp_ws, preds = [], [], [], []
@@ -195,6 +193,10 @@ def build_evaluation(c: Compiled, xs: np.ndarray, labels: np.ndarray, k: int, sa
     range_check_unsigned(b, th, width)
     publish_packed(b, th, np.zeros(th_v.size, np.int64), np.full(th_v.size, (1 << width) - 1, np.int64), PUBLIC_INPUT)
     b.publish(Signal(LC.of_wires(np.array([cw])) if emit else None, np.array([cv], dtype=object)), PUBLIC_INPUT)
+    if c.config.weights == "committed":  # every sample ran on the same weight wires: one commitment, last
+        ww, wv = b.weight_wires.commit()
+        c.weights_commitment = int(wv)
+        b.publish(Signal(LC.of_wires(np.array([ww])) if emit else None, np.array([wv], dtype=object)), PUBLIC_INPUT)
     # margins count - K and TP_c - K_c in [0, 2^width): at least K right, at least K_c of class c
     margin_v = np.array([counts.correct - k] + [t - kk for t, kk in zip(counts.tp, class_k)], np.int64)
     margin_lc = None

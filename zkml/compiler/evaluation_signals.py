@@ -8,6 +8,7 @@ An evaluation over N samples and C classes publishes, in circom order (outputs, 
     thresholds  packed inputs: (K, K_0 .. K_{C-1}) in the same width: at least K right overall,
                 at least K_c true positives of class c
     commitment  Poseidon commitment to (index, inputs, one-hot labels, salt)
+    [weights]   --weights committed: the weights commitment (zkml/compiler/committed_weights.py)
 
 so ten classes and N = 540 take 2 + 1 + 1 + 1 signals instead of 31 + 11 + 2. The overall count
 is sum_c TP_c. Packing is sound because every count is a sum of N products of bits (so it lies
@@ -66,7 +67,9 @@ def unpack_counts(elements: list[int], n_classes: int, n: int) -> tuple[list[int
     return vals[0::3], vals[1::3], vals[2::3]
 
 
-def public_signals(tp, fn, fp, k: int, class_k, n: int, commitment: int, chunk_index: int | None = None) -> list[int]:
+def public_signals(tp, fn, fp, k: int, class_k, n: int, commitment: int, chunk_index: int | None = None,
+                   weights_commitment: int | None = None) -> list[int]:
     """The evaluation circuit's public signals for these counts and thresholds."""
     index = [] if chunk_index is None else [int(chunk_index)]
-    return pack_counts(tp, fn, fp, n) + index + [int(n)] + pack_thresholds(k, class_k, n) + [int(commitment)]
+    weights = [] if weights_commitment is None else [int(weights_commitment)]
+    return pack_counts(tp, fn, fp, n) + index + [int(n)] + pack_thresholds(k, class_k, n) + [int(commitment)] + weights
