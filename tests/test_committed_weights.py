@@ -157,3 +157,47 @@ def test_lean_poseidon_matches_and_rejects_mutations():
             bad[i] = (bad[i] + 1) % R
             with pytest.raises(UnsatisfiedWitness):
                 r1cs.check_witness(bad)
+
+
+def test_evaluation_shares_one_weight_set_and_binds_it():
+    """An evaluation over committed weights: every sample's products read the same weight wires
+    (one allocation per tensor, however many samples), the weights commitment is the last public
+    signal before the challenge, and a weight wire or that signal changed by one unit breaks the
+    witness; an end-to-end proof does not verify under another commitment."""
+    from zkml.bundle.proving import prove_built
+    from zkml.compiler.evaluate import build_evaluation
+    from zkml.compiler.evaluation_signals import public_signals
+    from zkml.groth16.setup import DevTau, setup_from_secrets
+    from zkml.groth16.verifier import verify
+
+    cal = _data("breast_cancer_calibration.npz")
+    c = _compile(MODELS / "breast_cancer.onnx", cal)
+    z = np.load(MODELS / "breast_cancer_test.npz")
+    xs, ys = z["x"][:3], z["y"][:3].astype(np.int64)
+    b, counts, commitment = build_evaluation(c, xs, ys, 0, salt=5, emit=True)
+    n_values = sum(s.values.size for s, _ in b.weight_wires.parts)
+    assert n_values == c.weight_set.n_values()  # not three copies
+    r1cs, w = b.r1cs(), b.witness()
+    r1cs.check_witness(w)
+    wc = c.weight_set.commitment(c.config.weight_bits)
+    public = public_signals(counts.tp, counts.fn, counts.fp, 0, [0, 0], 3, commitment, weights_commitment=wc)
+    assert w[1: r1cs.n_public] == public  # the challenge is the last public input
+    index = b.final_index()
+    parts = b.weight_wires.parts
+    for wire in [int(s.wires.ravel()[j]) for s, _ in parts for j in (0, s.wires.size - 1)]:
+        bad = list(w)
+        bad[int(index[wire])] = (bad[int(index[wire])] + 1) % R
+        with pytest.raises(UnsatisfiedWitness):
+            r1cs.check_witness(bad)
+    bad = list(w)
+    bad[r1cs.n_public - 1] = (bad[r1cs.n_public - 1] + 1) % R  # the weights commitment signal
+    with pytest.raises(UnsatisfiedWitness):
+        r1cs.check_witness(bad)
+
+    def values():
+        return build_evaluation(c, xs, ys, 0, salt=5, emit=False)[0]
+
+    pk = setup_from_secrets(r1cs, DevTau.random())
+    proof, got = prove_built(pk, values(), rebuild=values)
+    assert got == public and verify(pk.verifying_key(), public, proof)
+    assert not verify(pk.verifying_key(), public[:-1] + [(wc + 1) % R], proof)
