@@ -206,9 +206,25 @@ def test_evaluation_key_of_committed_weights_checks_from_the_architecture(world,
     assert not rep.ok
 
 
-def test_chunked_evaluation_with_committed_weights_refused_in_one_line(world, tmp_path):
-    out = tmp_path / "ev.json"
-    res = zkml("attest", "evaluate", world["bundle"], "-d", MODELS / "breast_cancer_test.npz", "--samples", "4",
-               "--chunk-size", "2", "-o", out)
-    assert res.exit_code == 1 and "--weights committed" in res.output and "Traceback" not in res.output
-    assert len(res.output.strip().splitlines()) == 1 and not out.exists()
+def test_chunked_evaluation_under_committed_weights(world, tmp_path):
+    """Chunks on Ray, each publishing the weights commitment last: the aggregate claim checks,
+    and a chunk whose weights signal is another commitment fails (the chunk check names it)."""
+    out = tmp_path / "chunked.json"
+    ok("attest", "evaluate", world["bundle"], "-d", MODELS / "breast_cancer_test.npz", "--samples", "4",
+       "--chunk-size", "2", "--workers", "1", "-o", out)
+    doc = json.loads(out.read_text())
+    assert doc["claim"]["weights"] == "committed" and doc["claim"]["dataset"]["chunks"] == 2
+    assert all(int(ch["public_signals"][-1]) == int(world["commitment"], 16) for ch in doc["proof"]["chunks"])
+    ok("attest", "sign", out, "--private-key-file", world["dir"] / "owner.key")
+    pol = _policy(world, "chunked.toml", "0x" + world["commitment"])
+    res = zkml("check", out, "--policy", pol, "--json")
+    assert res.exit_code == 0, res.output
+    bad = json.loads(out.read_text())
+    bad["proof"]["chunks"][1]["public_signals"][-1] = str(int(world["other"], 16))
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    ok("attest", "sign", path, "--private-key-file", world["dir"] / "owner.key")
+    res = zkml("check", path, "--policy", pol, "--json")
+    assert res.exit_code == 1
+    proof_rule = {r["rule"]: r for r in json.loads(res.output)["rules"]}["proof"]
+    assert proof_rule["passed"] is False and "chunk 1" in proof_rule["reason"] and "weights" in proof_rule["reason"]

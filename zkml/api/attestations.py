@@ -120,8 +120,6 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
     select_verifier(reference)
     bundle = existing_folder(bundle, "BUNDLE")
     weights = optional_file(weights, "--weights")
-    if chunk_size:
-        refuse_committed_weights(bundle)
     data = existing_file(data, "--data")
     ptau = optional_file(ptau, "--ptau")
     at_least(k, "--k", 0)
@@ -142,7 +140,7 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
         from zkml.scale.chunked_evaluation import prove_chunked
 
         result, opened = prove_chunked(bundle, data, k, chunk_size, samples=samples, ptau=ptau, workers=workers,
-                                       address=ray, log=log, class_k=thresholds, class_names=names)
+                                       address=ray, log=log, class_k=thresholds, class_names=names, weights=weights)
     else:
         from zkml.bundle.evaluation import prove_evaluation
 
@@ -153,19 +151,6 @@ def evaluate(bundle, data, *, k: int | None = None, samples: int | None = None, 
         outs.text(opening, json.dumps(opened, indent=1) + "\n")
         write_document(out, doc, outs)
     return Evaluation(out, opening, doc, round(time.perf_counter() - t0, 3))
-
-
-def refuse_committed_weights(bundle: Path) -> None:
-    """Chunked evaluations hold the weights as constants: a --weights committed bundle has none."""
-    from zkml.bundle import store
-
-    try:
-        weights = store.read_manifest(bundle)["config"].get("weights", "fixed")
-    except (ZkmlError, KeyError, TypeError, AttributeError):
-        return  # the evaluation's own reading of the bundle names what is wrong with it
-    if weights == "committed":
-        raise ZkmlError(f"{bundle}: chunked evaluations (--chunk-size) with --weights committed are not supported "
-                        "yet; prove the evaluation in one circuit (no --chunk-size) or compile with --weights fixed")
 
 
 def keygen(key_file) -> str:

@@ -9,7 +9,8 @@ commitments in index order. The claim (the same signals over N, with the root as
 no index) holds when every chunk proof verifies (one batched pairing check), the indices are
 exactly 0..m-1 once each, the chunk commitments rebuild the root, m * chunk_size = N, and every
 class's TP, FN and FP, unpacked from the chunks' public counts, add up to the claim's, whose
-thresholds K <= sum TP and K_c <= TP_c the document check enforces.
+thresholds K <= sum TP and K_c <= TP_c the document check enforces. With --weights committed
+every chunk publishes the weights commitment last, and each must be the claim's.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def make_chunk_worker(ray):
     class ChunkProver:
         """Holds the compiled model and the chunk circuit's proving key."""
 
-        def __init__(self, bundle: str, pk):
+        def __init__(self, bundle: str, pk, weights: str | None = None):
             from zkml.bundle import store
 
-            self.compiled = store.load_compiled(Path(bundle))
+            manifest = store.read_manifest(Path(bundle))
+            self.compiled = store.load_compiled(Path(bundle), manifest)
+            store.load_private_weights(Path(bundle), manifest, self.compiled, Path(weights) if weights else None)
             self.pk = pk
 
         def prove(self, xs, ys, index: int, salt: int):  # thresholds 0: the aggregate carries them
@@ -62,9 +65,11 @@ def make_chunk_worker(ray):
 
 def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, samples: int | None = None,
                   ptau: Path | None = None, workers: int = 2, address: str | None = None, log=print,
-                  class_k=None, class_names=None, salts: list[int] | None = None) -> tuple[dict, dict]:
+                  class_k=None, class_names=None, salts: list[int] | None = None,
+                  weights: Path | None = None) -> tuple[dict, dict]:
     """(result, opening) like ``prove_evaluation``'s, with ``result["chunks"]`` the chunk proofs;
-    ``salts`` reuses the chunk commitments' salts (`zkml attest renew`)."""
+    ``salts`` reuses the chunk commitments' salts (`zkml attest renew`); ``weights`` a
+    --weights committed bundle's private weights file (default BUNDLE/private/weights.npz)."""
     from zkml.bundle import store
     from zkml.bundle.evaluation import _keys, check_class_names, class_thresholds, metric
     from zkml.compiler.compile import forward
@@ -81,6 +86,8 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
     manifest = store.read_manifest(bundle)
     xs, ys = load_labelled(data, manifest["input"]["shape"], manifest["input"]["name"])  # checked before the model loads
     compiled = store.load_compiled(bundle, manifest)
+    store.load_private_weights(bundle, manifest, compiled, weights)  # --weights committed only
+    committed = compiled.config.weights == "committed"
     n = samples or len(xs)
     if n > len(xs):
         raise ZkmlError(f"--samples {n}: {data} has {len(xs)} samples")
@@ -115,7 +122,8 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
     with ray_session(address, workers) as ray:
         pk_ref = ray.put(pk)
         Worker = make_chunk_worker(ray)
-        actors = [Worker.remote(str(bundle.resolve()), pk_ref) for _ in range(min(workers, m))]
+        actors = [Worker.remote(str(bundle.resolve()), pk_ref, str(Path(weights).resolve()) if weights else None)
+                  for _ in range(min(workers, m))]
         refs = [actors[i % len(actors)].prove.remote(xs[i * chunk_size:(i + 1) * chunk_size],
                                                      ys[i * chunk_size:(i + 1) * chunk_size], i, salts[i])
                 for i in range(m)]
@@ -127,7 +135,11 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
             rate = done / (time.perf_counter() - t0)
             log(f"{done}/{m} chunks, ETA {(m - done) / rate:.0f} s")
     chunks.sort(key=lambda ch: ch["index"])
-    leaves = [int(ch["public_signals"][-1]) for ch in chunks]
+    leaf = -2 if committed else -1  # the dataset commitment; the weights commitment after it
+    leaves = [int(ch["public_signals"][leaf]) for ch in chunks]
+    wc = compiled.weights_commitment if committed else None
+    if committed and any(int(ch["public_signals"][-1]) != wc for ch in chunks):
+        raise ZkmlError("a chunk proof carries another weights commitment than the bundle's; nothing written")
     for i in (0, m - 1):  # the workers committed to what the driver holds
         sl = slice(i * chunk_size, (i + 1) * chunk_size)
         if commitment_of(compiled, xs[sl], ys[sl], n_classes, salts[i], chunk_index=i) != leaves[i]:
@@ -152,7 +164,9 @@ def prove_chunked(bundle: Path, data: Path, k: int | None, chunk_size: int, *, s
              "dataset": {"commitment": str(root), "n": n, "source": Path(data).name,
                                                 "chunks": m, "chunk_size": chunk_size},
              "metric": metric(counts, k, class_k, class_names)}
-    public = public_signals(counts.tp, counts.fn, counts.fp, k, class_k, n, root)
+    if committed:
+        claim["weights"] = "committed"
+    public = public_signals(counts.tp, counts.fn, counts.fp, k, class_k, n, root, weights_commitment=wc)
     result = {"claim": claim, "proof": {"chunks": chunks}, "public_signals": [str(v) for v in public],
               "verifying_key": vk_json, "vk_path": str(vk_path.resolve()), "bundle_path": str(Path(bundle).resolve())}
     opening = {"dataset": str(data), "dataset_sha256": store.sha256_file(data), "samples": n, "chunk_size": chunk_size,
@@ -181,7 +195,9 @@ def check_chunks(doc: dict, where: str) -> tuple[bool, str]:
     n_classes = len(m["per_class"]["tp"])
     n_counts = n_count_elements(n_classes, size)
     zeros = pack_thresholds(0, [0] * n_classes, size)
-    want_len = n_counts + 3 + len(zeros)
+    committed = c.get("weights") == "committed"
+    wc = int(c["weights_sha256"], 16) if committed else None
+    want_len = n_counts + 3 + len(zeros) + (1 if committed else 0)
     items, leaves = [], {}
     totals = {"tp": [0] * n_classes, "fn": [0] * n_classes, "fp": [0] * n_classes}
     for ch in chunks:
@@ -190,13 +206,15 @@ def check_chunks(doc: dict, where: str) -> tuple[bool, str]:
         if (len(pub) != want_len or pub[n_counts] != i or pub[n_counts + 1] != size
                 or pub[n_counts + 2:n_counts + 2 + len(zeros)] != zeros):
             return False, (f"chunk {i}: its public signals are not [{n_counts} packed counts, {i}, {size}, "
-                           f"{len(zeros)} packed zero thresholds, commitment]")
+                           f"{len(zeros)} packed zero thresholds, commitment" + (", weights commitment]" if committed else "]"))
+        if committed and pub[-1] != wc:
+            return False, f"chunk {i}: proved under another weights commitment than the claim's weights_sha256"
         counts = unpack_counts(pub[:n_counts], n_classes, size)
         if counts is None or any(t + f_n > size for t, f_n in zip(counts[0], counts[1])):
             return False, f"chunk {i}: its public counts are no packing of counts over {size} samples"
         for key, part in zip(("tp", "fn", "fp"), counts):
             totals[key] = [a + b for a, b in zip(totals[key], part)]
-        leaves[i] = pub[-1]
+        leaves[i] = pub[-2] if committed else pub[-1]
         items.append((pub, proof_from_json(ch, where, f"chunk {i} ")))
     for key in ("tp", "fn", "fp"):  # the aggregate is the chunks' counts, class by class
         if totals[key] != m["per_class"][key]:
