@@ -201,3 +201,25 @@ def test_evaluation_shares_one_weight_set_and_binds_it():
     proof, got = prove_built(pk, values(), rebuild=values)
     assert got == public and verify(pk.verifying_key(), public, proof)
     assert not verify(pk.verifying_key(), public[:-1] + [(wc + 1) % R], proof)
+
+
+def test_repeated_node_names_keep_their_own_weights(tmp_path):
+    """Two Gemm nodes with one name (ONNX's checker lets it pass): each keeps its own committed
+    weights, and the circuit agrees with the model under its own names."""
+    m = onnx.load(str(MODELS / "breast_cancer.onnx"))
+    gemms = [n for n in m.graph.node if n.op_type in ("Gemm", "MatMul")]
+    assert len(gemms) >= 2
+    for n in gemms:
+        n.name = "dense"
+    path = tmp_path / "same_names.onnx"
+    onnx.save(m, str(path))
+    cal = _data("breast_cancer_calibration.npz")
+    c = compile_model(path, cal, CompileConfig(weights="committed"))
+    assert len(c.weight_set.scales) == len(gemms)
+    ref = compile_model(MODELS / "breast_cancer.onnx", cal, CompileConfig(weights="committed"))
+    x = cal[0]
+    from zkml.compiler.compile import forward
+
+    got, want = forward(c, x)[0], forward(ref, x)[0]  # the scales may differ by a bit: names order the calibration
+    assert np.argmax(got) == np.argmax(want) and np.allclose(got, want, atol=0.02)
+    assert c.weight_set.tensors["dense/w"].shape != c.weight_set.tensors["dense#2/w"].shape

@@ -27,6 +27,21 @@ class UnsupportedModel(ZkmlError):
     pass
 
 
+def _node_names(nodes) -> list[str]:
+    """A distinct name per node: its own, or op_index when it has none; a repeated name gets
+    #2, #3... Messages, per-node statistics and committed weights (by node name) rely on it."""
+    names, seen = [], set()
+    for i, n in enumerate(nodes):
+        base = n.name or f"{n.op_type}_{i}"
+        name, k = base, 1
+        while name in seen:
+            k += 1
+            name = f"{base}#{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
 def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
@@ -64,8 +79,8 @@ def load_model(path, supported: set[str] | None, reasons: dict[str, str] | None 
         unknown = [i for i, d in enumerate(dims) if not d.HasField("dim_value")]
         if unknown or not vi.type.tensor_type.HasField("shape"):
             dynamic[vi.name] = unknown or ["rank"]
-    nodes = [Node(n.op_type, n.name or f"{n.op_type}_{i}", list(n.input), list(n.output), _attrs(n), n.domain)
-             for i, n in enumerate(g.node)]
+    nodes = [Node(n.op_type, name, list(n.input), list(n.output), _attrs(n), n.domain)
+             for n, name in zip(g.node, _node_names(g.node))]
     graph = Graph(nodes, constants, inputs, [o.name for o in g.output], shapes, opset, str(path), model)
     _fold_constants(graph, dynamic)
     if supported is not None:
