@@ -129,10 +129,12 @@ def test_audit_flags_an_attestation_under_other_weights(world):
     bad = rows.pop(forged_id)["checks"]
     assert bad["weights"]["passed"] is False
     assert world["commitment"][:16] in bad["weights"]["detail"] and world["other"][:16] in bad["weights"]["detail"]
+    assert "registration records it" in bad["weights"]["detail"]  # publish wrote it into the model's metadata URI
     assert bad["onnx"]["passed"] is False
     assert all(bad[k]["passed"] for k in ("vk", "bytecode", "claim", "proof", "on chain", "key"))
     (good,) = rows.values()
     assert all(v["passed"] for v in good["checks"].values()), good
+    assert "registration records it" in good["checks"]["weights"]["detail"]
     assert set(good["checks"]) == {"vk", "bytecode", "claim", "proof", "on chain", "weights", "onnx", "key"}
     res = zkml("audit", "--registry", world["registry"])
     assert res.exit_code == 1 and "weights" in res.output and "other weights" in res.output
@@ -228,3 +230,14 @@ def test_chunked_evaluation_under_committed_weights(world, tmp_path):
     assert res.exit_code == 1
     proof_rule = {r["rule"]: r for r in json.loads(res.output)["rules"]}["proof"]
     assert proof_rule["passed"] is False and "chunk 1" in proof_rule["reason"] and "weights" in proof_rule["reason"]
+
+
+def test_registered_commitment_reads_only_a_well_formed_fragment():
+    from zkml.attest.owner import registered_commitment
+
+    h = "ab" * 32
+    assert registered_commitment(f"file:///b#weights_commitment=0x{h}") == h
+    assert registered_commitment(f"file:///b#weights_commitment={h.upper()}") == h
+    for bad in ("file:///b", f"file:///b#weights_commitment=0x{h[:-2]}", f"file:///b#other=0x{h}",
+                f"file:///b#weights_commitment=0x{h[:-1]}g", ""):
+        assert registered_commitment(bad) is None, bad

@@ -75,10 +75,14 @@ def committed_manifest(vk_uri: str) -> dict | None:
     return m if m["config"].get("weights") == "committed" and "weights" in m else None
 
 
-def weights_check(manifest: dict, mid: str, public: list[int], arch_sha256: str | None = None) -> tuple[bool, str]:
+def weights_check(manifest: dict, mid: str, public: list[int], arch_sha256: str | None = None,
+                  metadata_uri: str = "") -> tuple[bool, str]:
     """(passed, detail) of the ``weights`` column: the weights commitment a committed-weights
     proof carries (its last public signal) is the registered model's, i.e. the model id is
-    sha256(architecture sha256 || that commitment); ``arch_sha256`` is the auditor's ONNX file's."""
+    sha256(architecture sha256 || that commitment), and the one the model's registered metadata
+    URI records in the clear (``#weights_commitment=0x…``, when it does); ``arch_sha256`` is the
+    auditor's ONNX file's."""
+    from zkml.attest.owner import registered_commitment
     from zkml.bundle.private_weights import commitment_hex
 
     if manifest["config"].get("public_signals", "packed") == "hash":
@@ -88,8 +92,13 @@ def weights_check(manifest: dict, mid: str, public: list[int], arch_sha256: str 
         return False, "no public signals: no weights commitment"
     got = commitment_hex(public[-1])
     arch = arch_sha256 or manifest["model"]["sha256"]
+    recorded = registered_commitment(metadata_uri)
+    if recorded is not None and recorded != got:
+        return False, (f"proved under weights commitment 0x{got[:16]}…, not the registered 0x{recorded[:16]}… "
+                       "(the model's registration records it): other weights than the registered model's")
     if D.model_id(arch, got) == mid:
-        return True, f"weights commitment 0x{got[:16]}… is the registered model's"
+        return True, (f"weights commitment 0x{got[:16]}… is the registered model's"
+                      + (" (the registration records it)" if recorded else ""))
     registered = manifest["weights"]["commitment"]
     named = (f"the registered 0x{registered[:16]}…" if D.model_id(arch, registered) == mid
              else f"the one model {mid[:18]}… registers")
@@ -224,7 +233,7 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
                 detail = "verifies" if on else "rejected"
             row.checks["on chain"] = (on, f"{detail} by {v['address']}")
         if committed:  # the key is the architecture's: which weights is the proof's last public signal
-            row.checks["weights"] = weights_check(committed, mid, public, onnx_sha)
+            row.checks["weights"] = weights_check(committed, mid, public, onnx_sha, m.get("metadata_uri", ""))
         if expect_id and committed and public:
             from zkml.bundle.private_weights import commitment_hex
 

@@ -34,6 +34,17 @@ def from_inference_proof(proof_path: Path, bundle: Path | None = None, valid_unt
     return D.new_document("inference", body, circuit, v.doc["proof"], v.doc["public_signals"], valid_until)
 
 
+WEIGHTS_FRAGMENT = "weights_commitment"  # a committed model's metadata URI ends #weights_commitment=0x<64 hex>
+
+
+def registered_commitment(metadata_uri: str) -> str | None:
+    """The weights commitment (64 hex digits) a model's registered metadata URI records, if any."""
+    _, _, fragment = str(metadata_uri).partition("#")
+    key, _, value = fragment.partition("=")
+    value = value.lower().removeprefix("0x")
+    return value if key == WEIGHTS_FRAGMENT and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value) else None
+
+
 def from_evaluation(result: dict, valid_until: int | None = None) -> dict:
     """An unsigned attestation from ``zkml.bundle.evaluation.prove_evaluation``'s result."""
     c = result["claim"]
@@ -101,6 +112,9 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
     if model is None:
         where = doc["circuit"].get("bundle_path")
         uri = Path(where).resolve().as_uri() if isinstance(where, str) and where else ""
+        layout = doc["circuit"].get("layout") or {}
+        if c.get("weights") == "committed" or (layout.get("config") or {}).get("weights") == "committed":
+            uri += f"#{WEIGHTS_FRAGMENT}=0x{c['weights_sha256']}"  # the registry records the commitment in the clear
         REG.register(chain, registry, mid, uri)
         log(f"registered model {c['model_id']} (owner {chain.sender})")
         model = REG.model(chain, registry, mid)
