@@ -208,7 +208,9 @@ def run_graph(b: CircuitBuilder, c: Compiled, xq: np.ndarray, tensors: dict | No
             result = OPS[node.op](ctx, node, *args)
             outs = result if isinstance(result, list) else [result]  # ops with several outputs return a list
             outs = [_check_bounds(ctx, node, t) for t in outs]
-        except ZkmlError:
+        except ZkmlError as e:
+            if not str(e).startswith(c.graph.source):  # a gadget's message names the node, not the file
+                e.args = (f"{c.graph.source}: {e}",) + e.args[1:]
             raise
         except Exception as e:  # an op meeting a shape or attribute it was not written for
             raise _node_failure(c.graph, ctx, node, e) from e
