@@ -307,8 +307,10 @@ def test_interrupt_after_the_commit_says_what_was_written(tmp_path, monkeypatch)
 def test_sigint_in_a_real_process(tmp_path):
     if not ZKML.exists():
         pytest.skip("no venv console script")
+    # as from a terminal: a background job (`make test &`) inherits SIGINT ignored, Python keeps it
     p = subprocess.Popen([str(ZKML), "groth16", "ptau-new", "14", "x.ptau"], cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert p.stderr.readline().startswith("WARNING")  # started: past imports, computing
         time.sleep(0.5)

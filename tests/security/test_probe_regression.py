@@ -448,8 +448,11 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, probe_cache):
     """Defect 14 (fix 3): SIGINT during work: exit 130, a line saying nothing was written, no file."""
     cmd = [str(ZKML_EXE)] if ZKML_EXE.exists() else [sys.executable, "-m", "zkml.cli"]
     env = {**os.environ, "XDG_CACHE_HOME": str(probe_cache)}
+    # as from a terminal: a shell starts background jobs (`make test &`) with SIGINT ignored, and
+    # Python keeps an inherited SIG_IGN, so the child gets the default disposition explicitly
     p = subprocess.Popen(cmd + ["groth16", "ptau-new", "16", "t.ptau"], cwd=tmp_path, stderr=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True, env=env)
+                         stdout=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = p.stderr.readline()  # the dev-tau warning: the command is past its imports
         assert "WARNING" in first, first
