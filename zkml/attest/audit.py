@@ -185,6 +185,7 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
     c = REG.contract(chain, registry)
     models: dict[str, dict] = {}
     verifiers: dict[tuple, dict] = {}
+    manifests: dict[str, dict | None] = {}  # vk URI -> its committed-weights bundle manifest
     rows = []
     for rec in records:
         mid = rec["model_id"]
@@ -195,7 +196,9 @@ def audit(chain, registry: str, model: str | None = None, onnx_file: Path | None
         m = models[mid]
         v = m["verifiers"][rec["verifier_index"]]
         key = (mid, rec["verifier_index"])
-        committed = committed_manifest(v["vk_uri"])
+        if v["vk_uri"] not in manifests:  # one read per published key, not per attestation
+            manifests[v["vk_uri"]] = committed_manifest(v["vk_uri"])
+        committed = manifests[v["vk_uri"]]
         if (model is None and expect_id and mid != expect_id
                 and not (committed and onnx_sha in (committed["model"]["sha256"], committed.get("build", {}).get("model_sha256")))):
             continue

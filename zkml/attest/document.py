@@ -154,6 +154,13 @@ def utc(t: int) -> str:
     return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def weights_committed(doc: dict) -> bool:
+    """Whether the attested model's weights are behind a commitment (the claim's weights_sha256
+    is then that commitment): an evaluation says so in its claim, an inference in its layout."""
+    layout = doc["circuit"].get("layout") or {}
+    return doc["claim"].get("weights") == "committed" or (layout.get("config") or {}).get("weights") == "committed"
+
+
 def claim_signals(doc: dict, where: str) -> list[int]:
     """The public signals the readable claim implies: a claim whose text disagrees with what was
     proved is caught here, without the bundle."""

@@ -112,8 +112,7 @@ def publish(doc: dict, chain, registry: str | None, log=print) -> dict:
     if model is None:
         where = doc["circuit"].get("bundle_path")
         uri = Path(where).resolve().as_uri() if isinstance(where, str) and where else ""
-        layout = doc["circuit"].get("layout") or {}
-        if c.get("weights") == "committed" or (layout.get("config") or {}).get("weights") == "committed":
+        if D.weights_committed(doc):
             uri += f"#{WEIGHTS_FRAGMENT}=0x{c['weights_sha256']}"  # the registry records the commitment in the clear
         REG.register(chain, registry, mid, uri)
         log(f"registered model {c['model_id']} (owner {chain.sender})")

@@ -161,8 +161,7 @@ def weights_rule(doc: dict, policy: Policy) -> tuple[str, bool, str]:
     weights_sha256, which its public signals and model id carry) is one the policy names."""
     c = doc["claim"]
     wanted = ", ".join(_short(v) for v in policy.weights_commitments)
-    layout = doc["circuit"].get("layout") or {}
-    if c.get("weights") != "committed" and (layout.get("config") or {}).get("weights") != "committed":
+    if not D.weights_committed(doc):
         return ("weights", False, f"the model's weights are fixed in its circuit (weights sha256 "
                 f"{c['weights_sha256'][:16]}…), not committed; the policy requires weights commitment {wanted}")
     got = int(c["weights_sha256"], 16)
