@@ -14,7 +14,9 @@ thread count; the default is the number of cores this process may run on.
 from __future__ import annotations
 
 import os
+import signal
 import threading
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 
 _pool: ThreadPoolExecutor | None = None
@@ -38,6 +40,24 @@ def _executor() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=n_threads(), thread_name_prefix="zkml-engine")
         return _pool
+
+
+@contextmanager
+def _interrupts_held():
+    """Ctrl-C held back (it arrives right after) while the main thread hands out work and runs
+    its own share: a KeyboardInterrupt raised inside ``submit`` leaves a new worker unknown to
+    the executor's exit hook (the process then waits for it forever at exit), and one raised
+    inside numba's dispatcher (loading a cached kernel) can leave llvmlite's lock taken while a
+    worker waits for it. The kernels are GIL-free native loops, which a signal cannot interrupt
+    anyway, so holding it adds no delay; workers started here inherit SIGINT blocked."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _in_pool() -> bool:
@@ -66,6 +86,11 @@ def run_ranges(kernel, n: int, *args, min_chunk: int = 1, parts: int | None = No
 
     Ranges must write disjoint outputs. A single range (one thread, or little work) runs in
     the calling thread; an exception in any range is raised here after all have finished."""
+    with _interrupts_held():
+        _run_ranges(kernel, n, args, min_chunk, parts)
+
+
+def _run_ranges(kernel, n: int, args, min_chunk: int, parts: int | None) -> None:
     ranges = split(n, 1 if _in_pool() else parts or n_threads(), min_chunk)
     if len(ranges) <= 1:
         for lo, hi in ranges:
@@ -90,7 +115,11 @@ def run_tasks(tasks) -> list:
     """Run independent zero-argument callables on the pool (the first in this thread) and
     return their results in order: for work of different kinds that can overlap, such as the
     G2 MSM beside the G1 ones."""
-    tasks = list(tasks)
+    with _interrupts_held():
+        return _run_tasks(list(tasks))
+
+
+def _run_tasks(tasks: list) -> list:
     if not tasks:
         return []
     if n_threads() <= 1 or len(tasks) == 1 or _in_pool():
